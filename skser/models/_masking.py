@@ -1,4 +1,4 @@
-"""Length-aware pooling used by the networks so padding never leaks into a prediction."""
+"""Length-aware pooling and batch norm used by the networks so padding never leaks into a result."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -7,7 +7,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["masked_mean_time", "pooled_lengths", "reverse_within_lengths", "time_mask"]
+__all__ = [
+    "MaskedBatchNorm1d",
+    "MaskedBatchNorm2d",
+    "masked_mean_time",
+    "pooled_lengths",
+    "reverse_within_lengths",
+    "time_mask",
+]
 
 
 def time_mask(lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
@@ -80,3 +87,64 @@ def masked_avg_pool2d_time(
     num = F.avg_pool2d(x * m, kernel, kernel, ceil_mode=True)
     den = F.avg_pool2d(m, (kernel[0], 1), (kernel[0], 1), ceil_mode=True)
     return num / den.clamp_min(1e-12), pooled_lengths(lengths, kernel[0], True)
+
+
+class _MaskedBatchNormMixin:
+    """Batch norm whose training statistics count real frames only.
+
+    In training mode with a ``mask``, the batch mean and variance (and so the
+    running statistics) are computed over the positions where the mask is
+    True; padded positions are normalised with the same statistics but never
+    enter them. Statistics are accumulated in float32 whatever the input
+    dtype, so float16/bfloat16 autocast cannot underflow them. Without a mask,
+    with no padding, or in eval mode it is exactly the parent batch norm, and
+    the state dict has the parent's keys (weights load either way).
+    """
+
+    _time_axis: int
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None or not (self.training and self.track_running_stats) or bool(mask.all()):
+            return super().forward(x)
+        shape = [x.shape[0]] + [1] * (x.ndim - 1)
+        shape[self._time_axis] = x.shape[self._time_axis]
+        m = mask.reshape(shape).to(torch.float32)
+        dims = [d for d in range(x.ndim) if d != 1]
+        x32 = x.float()
+        n = m.sum() * (x.numel() // (x.shape[1] * m.numel()))
+        mean = (x32 * m).sum(dim=dims) / n
+        centred = x32 - mean.reshape(1, -1, *([1] * (x.ndim - 2)))
+        var = (centred.square() * m).sum(dim=dims) / n
+        with torch.no_grad():
+            self.num_batches_tracked.add_(1)
+            momentum = (
+                1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            )
+            unbiased = var * (n / (n - 1).clamp_min(1))
+            self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), momentum)
+            self.running_var.lerp_(unbiased.detach().to(self.running_var.dtype), momentum)
+        view = (1, -1, *([1] * (x.ndim - 2)))
+        out = centred * torch.rsqrt(var + self.eps).reshape(view)
+        if self.affine:
+            out = out * self.weight.reshape(view) + self.bias.reshape(view)
+        return out.to(x.dtype)
+
+
+class MaskedBatchNorm1d(_MaskedBatchNormMixin, torch.nn.BatchNorm1d):
+    """:class:`torch.nn.BatchNorm1d` on ``(batch, channels, n_frames)``; ``forward(x, mask)``.
+
+    ``mask`` is a bool tensor of shape ``(batch, n_frames)``, True on real
+    frames (see :func:`time_mask`); padded frames never enter the statistics.
+    """
+
+    _time_axis = 2
+
+
+class MaskedBatchNorm2d(_MaskedBatchNormMixin, torch.nn.BatchNorm2d):
+    """:class:`torch.nn.BatchNorm2d` on ``(batch, channels, n_frames, n_freq)``; ``forward(x, mask)``.
+
+    ``mask`` is a bool tensor of shape ``(batch, n_frames)``, True on real
+    frames (time on axis 2); padded frames never enter the statistics.
+    """
+
+    _time_axis = 2
