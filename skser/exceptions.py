@@ -9,6 +9,7 @@ ValueError`` clauses keep working.
 
 __all__ = [
     "SkserError",
+    "ParameterError",
     "AudioInputError",
     "AudioDecodeError",
     "CorpusLayoutError",
@@ -21,6 +22,14 @@ __all__ = [
 
 class SkserError(Exception):
     """Root of every exception raised by skser."""
+
+
+class ParameterError(SkserError, ValueError):
+    """A parameter value or a combination of parameters that cannot be used.
+
+    Raised by ``fit``/``transform`` (never ``__init__``), with a message that
+    names the parameter, the value given and what is accepted.
+    """
 
 
 class AudioInputError(SkserError, ValueError):
