@@ -32,6 +32,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler
 from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
+from skorch.history import History
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 from torch.utils.data import Dataset
@@ -78,6 +79,19 @@ def count_parameters(module: nn.Module, *, bn_statistics: bool = True) -> int:
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
                 n += m.running_mean.numel() + m.running_var.numel()
     return n
+
+
+def _to_builtins(obj: Any) -> Any:
+    """``obj`` with numpy/torch scalars and arrays turned into Python scalars and lists."""
+    if isinstance(obj, dict):
+        return {str(k): _to_builtins(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_builtins(v) for v in obj]
+    if isinstance(obj, (np.generic, np.ndarray)):
+        return obj.tolist()
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().tolist()
+    return obj
 
 
 def _softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -543,26 +557,18 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         cuda_devices = []
         if device.startswith("cuda"):
             cuda_devices = [torch.device(device).index or 0]
+        module_args = {"n_features": int(x.shape[-1]), "n_frames": n_frames, "n_classes": n_classes}
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
-            module = self._build_module(x.shape[-1], n_frames, n_classes)
-            net = _SkserNet(
-                module=module,
-                criterion=self._make_criterion(y_enc if not has_valid else y_enc[tr]),
-                optimizer=_OPTIMIZERS[self.optimizer],
-                lr=self.lr,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
+            module = self._build_module(**module_args)
+            net = self._make_net(
+                module,
+                self._make_criterion(y_enc if not has_valid else y_enc[tr]),
+                device,
+                n_classes,
                 train_split=train_split,
                 callbacks=self._callbacks(has_valid),
-                classes=list(range(n_classes)),
-                predict_nonlinearity=_softmax,
-                iterator_train__shuffle=True,
-                iterator_train__collate_fn=_whole_batch,
-                iterator_valid__collate_fn=_whole_batch,
-                device=device,
                 verbose=int(self.verbose),
-                **self._optimizer_kwargs(),
             )
             aug = self._spec_augment()
             if aug is not None and aug.active:
@@ -581,7 +587,115 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
                 net.augment_generator_ = None  # not picklable state; training is over
         self.net_ = net
         self.n_params_ = count_parameters(net.module_)
+        self._module_args = module_args
         return self
+
+    def _make_net(
+        self,
+        module: nn.Module,
+        criterion: nn.Module,
+        device: str,
+        n_classes: int,
+        *,
+        train_split: Any = None,
+        callbacks: list | None = None,
+        verbose: int = 0,
+    ) -> _SkserNet:
+        """The skorch net around ``module`` (not yet initialised)."""
+        return _SkserNet(
+            module=module,
+            criterion=criterion,
+            optimizer=_OPTIMIZERS[self.optimizer],
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            train_split=train_split,
+            callbacks=callbacks or [],
+            classes=list(range(n_classes)),
+            predict_nonlinearity=_softmax,
+            iterator_train__shuffle=True,
+            iterator_train__collate_fn=_whole_batch,
+            iterator_valid__collate_fn=_whole_batch,
+            device=device,
+            verbose=verbose,
+            **self._optimizer_kwargs(),
+        )
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self) -> dict:
+        """Picklable state free of torch and skorch objects (see :meth:`__setstate__`).
+
+        The fitted skorch net ``net_`` is replaced by ``state["_skser_net"]``::
+
+            {
+                "format": 1,
+                "module_args": {"n_features": int, "n_frames": int | None, "n_classes": int},
+                "module_state": {name: np.ndarray, ...},  # module.state_dict() on CPU
+                "criterion": {"gamma": float, "label_smoothing": float,
+                              "weight": np.ndarray | None, "alpha": np.ndarray | None},
+                "history": [{...}, ...],  # skorch History as lists/dicts of Python scalars
+            }
+
+        Every other entry is the estimator's ``__dict__`` as it is (parameters
+        as given, fitted attributes such as ``classes_`` as numpy arrays or
+        Python scalars, and ``_sklearn_version``).
+        """
+        state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
+        net = state.pop("net_", None)
+        if net is None:
+            return state
+        module_args = state.pop("_module_args")
+        crit = net.criterion_
+        state["_skser_net"] = {
+            "format": 1,
+            "module_args": dict(module_args),
+            "module_state": {
+                k: v.detach().cpu().numpy().copy() for k, v in net.module_.state_dict().items()
+            },
+            "criterion": {
+                "gamma": float(crit.gamma),
+                "label_smoothing": float(crit.label_smoothing),
+                "weight": None if crit.weight is None else crit.weight.detach().cpu().numpy().copy(),
+                "alpha": None if crit.alpha is None else crit.alpha.detach().cpu().numpy().copy(),
+            },
+            "history": _to_builtins(list(net.history)),
+        }
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore from :meth:`__getstate__`: rebuild the module, load its weights, make ``net_``.
+
+        The module is rebuilt by ``_build_module(**module_args)`` (with the
+        torch RNG forked, so loading never moves the caller's random stream)
+        and put on ``device_``; a model trained on CUDA loads on the CPU
+        when this machine has no CUDA, and ``device_`` then says ``"cpu"``.
+        """
+        state = dict(state)
+        saved = state.pop("_skser_net", None)
+        super().__setstate__(state)
+        if saved is None:
+            return
+        device = self.device_
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            device = "cpu"
+        args = dict(saved["module_args"])
+        with torch.random.fork_rng(devices=[]):
+            module = self._build_module(**args)
+        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in saved["module_state"].items()})
+        crit_state = saved["criterion"]
+        criterion = FocalLoss(
+            weight=None if crit_state["weight"] is None else torch.from_numpy(np.array(crit_state["weight"])),
+            gamma=crit_state["gamma"],
+            alpha=None if crit_state["alpha"] is None else torch.from_numpy(np.array(crit_state["alpha"])),
+            label_smoothing=crit_state["label_smoothing"],
+        )
+        net = self._make_net(module, criterion, device, args["n_classes"])
+        net.initialize()
+        net.history = History(saved["history"])
+        module.eval()
+        self.net_ = net
+        self.device_ = device
+        self._module_args = args
 
     def _spec_augment(self) -> SpecAugment | None:
         if self._input_kind != "sequence":

@@ -1,0 +1,72 @@
+"""Hardening of the neural base: portable state, transactional fit, RNG, AMP, padding, input."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from test_models_estimators import CNN1D, CNN2D, LightSERNet, TIMNet, _data_for, _frames, _small
+
+ALL_MODELS = [LightSERNet, TIMNet, CNN1D, CNN2D]
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _assert_torch_free(obj, path="state"):
+    """Every leaf is a numpy array/scalar or a Python builtin; no torch or skorch object."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _assert_torch_free(v, f"{path}[{k!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _assert_torch_free(v, f"{path}[{i}]")
+    else:
+        assert isinstance(obj, (np.ndarray, np.generic, *_PLAIN)), (path, type(obj))
+
+
+# ---------------------------------------------------------------- portable state
+@pytest.mark.parametrize("cls", ALL_MODELS)
+def test_state_is_torch_free_and_round_trips(cls):
+    X, y = _data_for(cls, n=12)
+    clf = _small(cls, max_epochs=1, device="cpu").fit(X, y)
+    state = clf.__getstate__()
+    assert "net_" not in state
+    _assert_torch_free({k: v for k, v in state.items() if k not in clf.get_params()})
+    saved = state["_skser_net"]
+    assert saved["format"] == 1 and set(saved["module_args"]) == {"n_features", "n_frames", "n_classes"}
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert restored.device_ == "cpu"
+    assert len(restored.history_) == 1
+    assert restored.history_[-1, "train_loss"] == clf.history_[-1, "train_loss"]
+    for (k, a), b in zip(clf.module_.state_dict().items(), restored.module_.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+    assert restored.module_.training is False
+    # pickling twice gives the same state
+    again = pickle.loads(pickle.dumps(restored))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+def test_unfitted_state_round_trips():
+    clf = _small(TIMNet)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert restored.get_params() == clf.get_params() and not hasattr(restored, "net_")
+
+
+def test_cuda_trained_state_loads_on_cpu(monkeypatch):
+    X, y, _ = _frames(n=12)
+    clf = _small(TIMNet, max_epochs=1, device="cpu").fit(X, y)
+    state = clf.__getstate__()
+    state["device_"] = "cuda"  # as saved by a model trained on a GPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    twin = TIMNet.__new__(TIMNet)
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    twin.__setstate__(state)
+    torch.testing.assert_close(torch.rand(2), expected)  # loading does not move the RNG
+    assert twin.device_ == "cpu" and str(twin.net_.device) == "cpu"
+    assert next(twin.module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
