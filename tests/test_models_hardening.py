@@ -70,3 +70,64 @@ def test_cuda_trained_state_loads_on_cpu(monkeypatch):
     assert twin.device_ == "cpu" and str(twin.net_.device) == "cpu"
     assert next(twin.module_.parameters()).device.type == "cpu"
     np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
+
+
+# ---------------------------------------------------------------- transactional fit
+def test_failed_refit_leaves_the_previous_fit_untouched():
+    from skser.exceptions import ParameterError
+
+    X, y, _ = _frames(n=12)
+    y_ab = np.where(np.arange(12) % 2, "a", "b")
+    clf = _small(TIMNet, max_epochs=1).fit(X, y_ab)
+    net, proba = clf.net_, clf.predict_proba(X)
+    y_xz = np.where(np.arange(12) % 2, "x", "z")
+    clf.set_params(class_weight={"q": 2.0})
+    with pytest.raises(ParameterError, match="'q'"):
+        clf.fit(X, y_xz)
+    assert list(clf.classes_) == ["a", "b"] and clf.net_ is net
+    assert set(clf.predict(X)) <= {"a", "b"}
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    # a failure during training (a callback raising) leaves it untouched too
+    from skorch.callbacks import Callback
+
+    class Boom(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise RuntimeError("boom")
+
+    clf.set_params(class_weight=None, callbacks=[Boom()])
+    with pytest.raises(RuntimeError, match="boom"):
+        clf.fit(X[:, :20, :5], y_xz)
+    assert clf.n_features_in_ == X.shape[2] and clf.net_ is net
+    # an unfitted estimator stays unfitted
+    fresh = _small(TIMNet, class_weight={"q": 2.0})
+    with pytest.raises(ParameterError):
+        fresh.fit(X, y_xz)
+    assert not any(k.endswith("_") and not k.startswith("__") for k in vars(fresh))
+
+
+def test_refit_drops_attributes_of_the_previous_fit():
+    import pandas as pd
+
+    X, y, _ = _frames(n=12)
+    Xv = X[:, 0, :]
+    clf = _small(CNN1D, max_epochs=1).fit(pd.DataFrame(Xv, columns=[f"f{i}" for i in range(16)]), y)
+    assert hasattr(clf, "feature_names_in_")
+    clf.fit(Xv, y)
+    assert not hasattr(clf, "feature_names_in_")
+
+
+@pytest.mark.parametrize(
+    "labels, shown",
+    [
+        (["a", "b", None, "a", "b", "a"], "None"),
+        ([0.0, 1.0, 1.0, np.nan, 0.0, 1.0], "nan"),
+    ],
+)
+def test_missing_labels_name_the_row(labels, shown):
+    from skser.exceptions import ParameterError
+
+    X, _, _ = _frames(n=6)
+    y = np.array(labels, dtype=object if None in labels else float)
+    row = next(i for i, v in enumerate(labels) if v is None or v != v)
+    with pytest.raises(ParameterError, match=rf"missing label \({shown}\) at row {row} .*drop"):
+        _small(TIMNet, max_epochs=1).fit(X, y)

@@ -37,6 +37,7 @@ from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..exceptions import ParameterError
 from ..features._base import frame_mask
 from ._losses import FocalLoss
 from ._schedules import LightSERNetDecay, WarmupCosine
@@ -79,6 +80,18 @@ def count_parameters(module: nn.Module, *, bn_statistics: bool = True) -> int:
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
                 n += m.running_mean.numel() + m.running_var.numel()
     return n
+
+
+def _is_fitted_name(name: str) -> bool:
+    """Attributes that ``fit`` sets: ``name_`` (scikit-learn convention) and ``_module_args``."""
+    return (name.endswith("_") and not name.startswith("__")) or name == "_module_args"
+
+
+def _missing_label_rows(y: np.ndarray) -> np.ndarray:
+    """Indices of labels that are None, NaN, NaT or ``pd.NA``."""
+    import pandas as pd
+
+    return np.flatnonzero(pd.isna(y))
 
 
 def _to_builtins(obj: Any) -> Any:
@@ -219,14 +232,14 @@ def _resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
+        raise ParameterError(
             f"device={device!r} was asked for but CUDA is not available on this machine; "
             "use device='auto' (CUDA when present, else CPU) or device='cpu'."
         )
     try:
         torch.device(device)
     except RuntimeError as exc:
-        raise ValueError(
+        raise ParameterError(
             f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
         ) from exc
     return device
@@ -365,12 +378,20 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
 
     def _encode_y(self, y: Any) -> np.ndarray:
         y = column_or_1d(y, warn=True)
+        missing = _missing_label_rows(y)
+        if missing.size:
+            row = int(missing[0])
+            raise ParameterError(
+                f"y has a missing label ({y[row]}) at row {row} ({missing.size} missing in "
+                "all); every training sample needs a label: drop those rows or label them "
+                "before fit."
+            )
         check_classification_targets(y)
         if self.classes is not None:
             classes = np.unique(np.asarray(self.classes))
             unknown = np.setdiff1d(np.unique(y), classes)
             if unknown.size:
-                raise ValueError(
+                raise ParameterError(
                     f"y contains labels {unknown.tolist()} that are not in classes={classes.tolist()}."
                 )
         else:
@@ -390,7 +411,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             for label, w in values.items():
                 pos = np.flatnonzero(self.classes_ == label)
                 if pos.size == 0:
-                    raise ValueError(
+                    raise ParameterError(
                         f"{name} names label {label!r}, which is not one of the classes "
                         f"{self.classes_.tolist()}."
                     )
@@ -398,7 +419,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             return out
         out = np.asarray(values, dtype=np.float64).ravel()
         if out.shape != (n,):
-            raise ValueError(
+            raise ParameterError(
                 f"{name} must have one value per class ({n}, in the order of classes_); "
                 f"got {out.shape[0]} values."
             )
@@ -496,7 +517,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             groups = column_or_1d(groups)
             check_consistent_length(y_enc, groups)
             if np.unique(groups).size < 2:
-                raise ValueError("validation_fraction with groups needs at least 2 distinct groups.")
+                raise ParameterError("validation_fraction with groups needs at least 2 distinct groups.")
             splitter = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed)
             return next(splitter.split(idx, y_enc, groups))
         try:
@@ -529,7 +550,24 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
+
+        Notes
+        -----
+        ``fit`` is transactional: the work happens on a scratch copy of the
+        estimator (parameters only), and its fitted attributes replace this
+        estimator's all at once when training has succeeded. A ``fit`` that
+        raises leaves the previous fit (or the unfitted state) untouched.
         """
+        trial = object.__new__(type(self))
+        trial.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_fitted_name(k)})
+        trial._fit(X, y, groups)
+        for name in [k for k in self.__dict__ if _is_fitted_name(k)]:
+            delattr(self, name)
+        self.__dict__.update({k: v for k, v in trial.__dict__.items() if _is_fitted_name(k)})
+        return self
+
+    def _fit(self, X: Any, y: Any, groups: Any) -> None:
+        """The body of :meth:`fit`, run on a scratch copy that ``fit`` then adopts."""
         x, lengths = self._validate_X(X, reset=True)
         check_consistent_length(x, y)
         y_enc = self._encode_y(y)
@@ -588,7 +626,6 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = net
         self.n_params_ = count_parameters(net.module_)
         self._module_args = module_args
-        return self
 
     def _make_net(
         self,
