@@ -131,3 +131,28 @@ def test_missing_labels_name_the_row(labels, shown):
     row = next(i for i, v in enumerate(labels) if v is None or v != v)
     with pytest.raises(ParameterError, match=rf"missing label \({shown}\) at row {row} .*drop"):
         _small(TIMNet, max_epochs=1).fit(X, y)
+
+
+# ---------------------------------------------------------------- RNG side effects
+def test_fit_on_cpu_seeds_no_accelerator_generator(monkeypatch):
+    calls = []
+    for name in ("manual_seed", "manual_seed_all"):
+        monkeypatch.setattr(torch.cuda, name, lambda seed, name=name: calls.append(name))
+    monkeypatch.setattr(torch.mps, "manual_seed", lambda seed: calls.append("mps"))
+    X, y, _ = _frames(n=8)
+    state = torch.get_rng_state()
+    _small(TIMNet, max_epochs=1, device="cpu").fit(X, y)
+    assert calls == []
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
+def test_fit_on_cuda_leaves_the_callers_cuda_rng_alone():  # pragma: no cover - GPU only
+    X, y, _ = _frames(n=8)
+    cpu, cuda = torch.get_rng_state(), torch.cuda.get_rng_state()
+    a = _small(TIMNet, max_epochs=1, device="cuda").fit(X, y).predict_proba(X)
+    assert torch.equal(torch.get_rng_state(), cpu)
+    assert torch.equal(torch.cuda.get_rng_state(), cuda)
+    torch.cuda.manual_seed(123)
+    b = _small(TIMNet, max_epochs=1, device="cuda").fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, atol=1e-6)

@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 from numbers import Integral, Real
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -226,6 +228,25 @@ class _SkserNet(NeuralNetClassifier):
         state = super().__getstate__()
         state.pop("scaler_", None)
         return state
+
+
+@contextlib.contextmanager
+def _seeded_rng(device: str, seed: int) -> Iterator[None]:
+    """Fork and seed the torch generators that training on ``device`` draws from.
+
+    The CPU default generator (initialisation, shuffling, CPU dropout) and,
+    when training on CUDA, that one device's default generator (GPU dropout)
+    are saved, seeded with ``seed`` and restored on exit. Unlike
+    :func:`torch.manual_seed`, no other generator (other CUDA devices, MPS) is
+    touched, and no CUDA context is created when training on the CPU.
+    """
+    cuda_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda_devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 def _resolve_device(device: str) -> str:
@@ -592,12 +613,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             train_ds = _BatchDataset(x, lengths, y_enc, trim)
             train_split = None
 
-        cuda_devices = []
-        if device.startswith("cuda"):
-            cuda_devices = [torch.device(device).index or 0]
         module_args = {"n_features": int(x.shape[-1]), "n_frames": n_frames, "n_classes": n_classes}
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(seed)
+        with _seeded_rng(device, seed):
             module = self._build_module(**module_args)
             net = self._make_net(
                 module,
