@@ -156,3 +156,92 @@ def test_fit_on_cuda_leaves_the_callers_cuda_rng_alone():  # pragma: no cover - 
     torch.cuda.manual_seed(123)
     b = _small(TIMNet, max_epochs=1, device="cuda").fit(X, y).predict_proba(X)
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+# ---------------------------------------------------------------- AMP arithmetic and order
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_masked_pooling_is_finite_and_exact_in_half_precision(dtype):
+    from skser.models._masking import masked_avg_pool2d_time, masked_mean_time
+
+    x = torch.randn(2, 3, 9, 4)
+    lengths = torch.tensor([9, 2])  # row 1: pooled cells 1..4 are entirely padding
+    out, pooled = masked_avg_pool2d_time(x.to(dtype), lengths, (2, 2))
+    ref, _ = masked_avg_pool2d_time(x, lengths, (2, 2))
+    assert pooled.tolist() == [5, 1]
+    assert torch.isfinite(out).all()
+    assert (out[1, :, 1:] == 0).all()  # a fully padded cell is 0, not 0/0
+    torch.testing.assert_close(out.float(), ref, atol=2e-2, rtol=2e-2)
+    # a mean over 300 real frames keeps float32 accuracy of the sum and count
+    long = torch.full((1, 2, 400), 1.0, dtype=dtype)
+    torch.testing.assert_close(masked_mean_time(long, torch.tensor([301])).float(), torch.ones(1, 2))
+
+
+@pytest.mark.parametrize("cls", [LightSERNet, TIMNet, CNN2D])
+def test_bf16_autocast_batched_equals_one_by_one(cls):
+    X, y, lengths = _frames(n=6, n_frames=40, variable=True)
+    clf = _small(cls, max_epochs=1, device="cpu").fit(X, y)
+    module = clf.module_.eval()
+    x = torch.from_numpy(np.nan_to_num(X, nan=0.0))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        batched = module(x, lengths=torch.from_numpy(lengths)).float()
+        single = torch.cat(
+            [module(x[i : i + 1, : lengths[i]], lengths=torch.tensor([lengths[i]])).float()
+             for i in range(len(X))]
+        )
+    assert torch.isfinite(batched).all()
+    ref = torch.from_numpy(np.log(clf.predict_proba(X)))
+    torch.testing.assert_close(batched.log_softmax(1).double(), ref, atol=0.1, rtol=0.1)
+    torch.testing.assert_close(batched, single, atol=0.1, rtol=0.05)
+
+
+class _RecordingScaler:
+    """Stand-in GradScaler: scales the loss by 1024 and unscales gradients in ``unscale_``."""
+
+    factor = 1024.0
+
+    def __init__(self, events):
+        self.events = events
+
+    def scale(self, loss):
+        self.events.append("scale")
+        return loss * self.factor
+
+    def unscale_(self, optimizer):
+        self.events.append("unscale")
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.grad.div_(self.factor)
+
+    def step(self, optimizer):
+        self.events.append("step")
+        optimizer.step()
+
+    def update(self):
+        self.events.append("update")
+
+
+def test_on_grad_computed_sees_unscaled_gradients():
+    from skser.models._base import _BatchDataset
+
+    X, y, _ = _frames(n=8, n_frames=20)
+    clf = _small(TIMNet, max_epochs=1, device="cpu", n_blocks=2, dropout=0.0).fit(X, y)
+    net = clf.net_
+    batch = _BatchDataset(X, None, clf.classes_.searchsorted(y), trim=False).__getitems__(list(range(8)))
+    events, norms = [], []
+    notify = net.notify
+
+    def recording_notify(name, **kwargs):
+        if name == "on_grad_computed":
+            events.append("grad")
+            norms.append(sum(p.grad.norm() ** 2 for _, p in kwargs["named_parameters"]) ** 0.5)
+        return notify(name, **kwargs)
+
+    net.notify = recording_notify
+    state = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    net.train_step(batch)  # float32 reference
+    net.module_.load_state_dict(state)
+    net.amp_, net.amp_dtype_, net.scaler_ = True, torch.bfloat16, _RecordingScaler(events)
+    net.train_step(batch)
+    assert events == ["grad", "scale", "unscale", "grad", "step", "update"]
+    assert float(norms[1]) == pytest.approx(float(norms[0]), rel=0.1)  # not 1024 times larger

@@ -176,6 +176,7 @@ class _SkserNet(NeuralNetClassifier):
     augment_generator_: torch.Generator | None = None
     penalty_: tuple[float, float] | None = None
     amp_: bool = False
+    amp_dtype_: torch.dtype = torch.float16
     scaler_: Any = None
 
     def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
@@ -202,25 +203,36 @@ class _SkserNet(NeuralNetClassifier):
         return loss
 
     def train_step(self, batch, **fit_params):
+        """One optimisation step; with ``amp_`` under autocast and a gradient scaler.
+
+        The scaler unscales the gradients (``scaler.unscale_``) before
+        ``on_grad_computed`` fires, so callbacks (gradient clipping, norm
+        logging) see gradients in their true units; ``scaler.step`` then
+        skips the step when they hold inf/NaN.
+        """
         if not self.amp_:
             return super().train_step(batch, **fit_params)
+        device_type = torch.device(self.device).type
         if self.scaler_ is None:
-            self.scaler_ = torch.amp.GradScaler("cuda")
+            self.scaler_ = torch.amp.GradScaler(device_type)
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         self._zero_grad_optimizer()
-        with torch.autocast(device_type="cuda", dtype=torch.float16):
+        with torch.autocast(device_type=device_type, dtype=self.amp_dtype_):
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         self.scaler_.scale(loss).backward()
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
+        for optimizer in optimizers:
+            self.scaler_.unscale_(optimizer)
         self.notify(
             "on_grad_computed",
             named_parameters=TeeGenerator(self.get_all_learnable_params()),
             batch=batch,
             training=True,
         )
-        for name in self._optimizers:
-            self.scaler_.step(getattr(self, name + "_"))
+        for optimizer in optimizers:
+            self.scaler_.step(optimizer)
         self.scaler_.update()
         return {"loss": loss, "y_pred": y_pred}
 
