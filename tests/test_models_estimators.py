@@ -279,7 +279,7 @@ def test_focal_loss_and_class_weight_reach_the_criterion():
 
 
 def test_spec_augment_applied_in_training_only(monkeypatch):
-    import skser.models._base as base
+    import skser.models._net as base
 
     calls = {"n": 0}
     real = base.spec_augment

@@ -224,7 +224,7 @@ class _RecordingScaler:
 
 
 def test_on_grad_computed_sees_unscaled_gradients():
-    from skser.models._base import _BatchDataset
+    from skser.models._net import _BatchDataset
 
     X, y, _ = _frames(n=8, n_frames=20)
     clf = _small(TIMNet, max_epochs=1, device="cpu", n_blocks=2, dropout=0.0).fit(X, y)
@@ -287,3 +287,70 @@ def test_masked_bn_keeps_eval_folding_and_state_dict_keys():
     assert "path1.bn.running_mean" in keys and "path1.bn.num_batches_tracked" in keys
     plain = torch.nn.BatchNorm2d(32)
     plain.load_state_dict(clf.module_.path1.bn.state_dict())  # same keys as torch BN
+
+
+# ---------------------------------------------------------------- padding memory, read-only input
+def _padded_with_outlier(n=64, n_frames=600, n_features=40, seed=0):
+    """NaN-padded frames where one long utterance sets the padded length (~6 MiB float32)."""
+    rng = np.random.default_rng(seed)
+    X = np.full((n, n_frames, n_features), np.nan, dtype=np.float32)
+    lengths = rng.integers(20, 60, n)
+    lengths[5] = n_frames
+    for i, L in enumerate(lengths):
+        X[i, :L] = rng.standard_normal((L, n_features)) + (i % 2)
+    return X, np.where(np.arange(n) % 2, "b", "a"), lengths
+
+
+def test_padded_input_is_never_copied_whole():
+    import tracemalloc
+
+    X, y, _ = _padded_with_outlier()
+    clf = _small(TIMNet, max_epochs=1, batch_size=16, n_blocks=1, device="cpu")
+    clf.fit(X[:16, :60], y[:16]).predict_proba(X[:16, :60])  # warm up lazy imports (not copies)
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        clf.fit(X, y)
+        fit_peak = tracemalloc.get_traced_memory()[1] - baseline
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        clf.predict_proba(X)
+        predict_peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    assert np.isnan(X[0, -1]).all()  # the caller's padding is left as it was
+    assert fit_peak < 0.5 * X.nbytes, (fit_peak, X.nbytes)
+    assert predict_peak < 0.5 * X.nbytes, (predict_peak, X.nbytes)
+
+
+def test_validate_X_returns_the_callers_array():
+    X, y, lengths = _padded_with_outlier(n=8, n_frames=100, n_features=4)
+    clf = _small(TIMNet, max_epochs=1, device="cpu").fit(X, y)
+    x, got = clf._validate_X(X, reset=False)
+    assert np.shares_memory(x, X)
+    np.testing.assert_array_equal(got, lengths)
+    x, got = clf._validate_X(X[:, :60], reset=False)  # a non-contiguous view: no copy either
+    assert np.shares_memory(x, X) and got.max() == 60
+
+
+@pytest.mark.parametrize("cls", ALL_MODELS)
+@pytest.mark.parametrize("padded", [False, True], ids=["full", "padded"])
+def test_read_only_and_memmap_input_neither_warn_nor_fail(cls, padded, tmp_path):
+    import warnings
+
+    import joblib
+
+    if cls is CNN1D and padded:
+        pytest.skip("CNN1D takes descriptor vectors, which have no padding")
+    X, y = _data_for(cls, n=12, variable=padded)
+    path = tmp_path / "X.joblib"
+    joblib.dump(X, path)
+    memmap = joblib.load(path, mmap_mode="r")  # what GridSearchCV(n_jobs>1) workers get
+    assert isinstance(memmap, np.memmap) and not memmap.flags.writeable
+    read_only = X.copy()
+    read_only.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for data in (memmap, read_only):
+            clf = _small(cls, max_epochs=1, device="cpu").fit(data, y)
+            np.testing.assert_allclose(clf.predict_proba(data), clf.predict_proba(X), atol=1e-6)
