@@ -354,3 +354,28 @@ def test_read_only_and_memmap_input_neither_warn_nor_fail(cls, padded, tmp_path)
         for data in (memmap, read_only):
             clf = _small(cls, max_epochs=1, device="cpu").fit(data, y)
             np.testing.assert_allclose(clf.predict_proba(data), clf.predict_proba(X), atol=1e-6)
+
+
+# ---------------------------------------------------------------- focal loss consistency
+def test_focal_loss_is_continuous_at_gamma_0_with_weights_and_smoothing():
+    import torch.nn.functional as F
+
+    from skser.models import FocalLoss
+
+    logits = torch.randn(32, 4) * 3
+    logits[0] = torch.tensor([80.0, -80.0, -80.0, -80.0])  # a saturated p[y] = 1
+    y = torch.randint(0, 4, (32,))
+    y[0] = 0
+    w = torch.tensor([0.5, 2.0, 1.0, 3.0])
+    ce = F.cross_entropy(logits, y, weight=w, label_smoothing=0.2)
+    ones = torch.ones(4)  # alpha of ones forces the general (focal) code path
+    general = FocalLoss(weight=w, gamma=0.0, alpha=ones, label_smoothing=0.2)(logits, y)
+    torch.testing.assert_close(general, ce, rtol=1e-6, atol=1e-6)
+    assert FocalLoss(weight=w, label_smoothing=0.2)(logits, y).item() == ce.item()
+    gaps = []
+    for gamma in (1e-3, 1e-6, 1e-9):
+        near = FocalLoss(weight=w, gamma=gamma, label_smoothing=0.2)(logits, y)
+        gaps.append(abs(near.item() - ce.item()))
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-6  # tends to the gamma = 0 loss
+    # and the focusing term only ever lowers the loss
+    assert FocalLoss(weight=w, gamma=2.0, label_smoothing=0.2)(logits, y) < ce
