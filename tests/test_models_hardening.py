@@ -379,3 +379,64 @@ def test_focal_loss_is_continuous_at_gamma_0_with_weights_and_smoothing():
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-6  # tends to the gamma = 0 loss
     # and the focusing term only ever lowers the loss
     assert FocalLoss(weight=w, gamma=2.0, label_smoothing=0.2)(logits, y) < ce
+
+
+# ---------------------------------------------------------------- hooks: a dict-input subclass
+class _BundleModule(torch.nn.Module):
+    def __init__(self, n_features, n_embedding, n_classes):
+        super().__init__()
+        self.frames = torch.nn.Linear(n_features, 8)
+        self.embedding = torch.nn.Linear(n_embedding, 8)
+        self.out = torch.nn.Linear(16, n_classes)
+
+    def forward(self, x, embedding, lengths=None):
+        from skser.models._masking import masked_mean_time
+
+        h = masked_mean_time(self.frames(x).transpose(1, 2), lengths)
+        return self.out(torch.cat([h, self.embedding(embedding)], dim=1).relu())
+
+
+class _Bundle(TIMNet):
+    """Frames plus one embedding per utterance, through the base's hooks only (no fit copy)."""
+
+    def _validate_X(self, X, *, reset):
+        from sklearn.utils import check_array
+
+        frames, lengths = super()._validate_X(X["mfcc"], reset=reset)
+        embedding = check_array(X["embedding"], dtype=np.float32)
+        if reset:
+            self.n_embedding_ = embedding.shape[1]
+        return {"x": frames, "embedding": embedding}, lengths
+
+    def _module_shape(self, x):
+        return x["x"].shape[2], x["x"].shape[1]
+
+    def _build_module(self, n_features, n_frames, n_classes):
+        return _BundleModule(n_features, self.n_embedding_, n_classes)
+
+
+def test_dict_input_subclass_uses_the_hooks():
+    X, y, lengths = _frames(n=16, n_frames=30, variable=True)
+    emb = np.random.default_rng(1).standard_normal((16, 5)).astype(np.float32)
+    bundle = {"mfcc": X, "embedding": emb}
+    clf = _Bundle(max_epochs=2, batch_size=5, random_state=0, device="cpu", validation_fraction=0.25)
+    clf.fit(bundle, y)
+    proba = clf.predict_proba(bundle)
+    assert proba.shape == (16, 4) and clf.n_embedding_ == 5
+    single = np.concatenate(
+        [clf.predict_proba({"mfcc": X[i : i + 1, : lengths[i]], "embedding": emb[i : i + 1]})
+         for i in range(16)]
+    )
+    np.testing.assert_allclose(single, proba, atol=1e-5)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(bundle), proba)
+
+
+def test_trims_padding_hook_replaces_reading_subclass_parameters():
+    assert CNN2D(pooling="flatten")._trims_padding() is False
+    assert CNN2D()._trims_padding() is True and TIMNet()._trims_padding() is True
+    import inspect
+
+    import skser.models._base as base
+
+    assert "getattr(self" not in inspect.getsource(base)  # no subclass parameter read

@@ -43,8 +43,8 @@ from ._net import (
     _softmax,
     _uar,
     _whole_batch,
-    frames_to_tensor,
     seeded_rng,
+    take_batch,
 )
 from ._schedules import LightSERNetDecay, WarmupCosine
 from ._specaugment import SpecAugment
@@ -102,18 +102,69 @@ def _to_builtins(obj: Any) -> Any:
 class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     """Base of the skser neural classifiers (composition over a skorch net).
 
-    Subclasses define ``__init__`` (architecture parameters plus the shared
-    training parameters documented in :doc:`models`), ``_input_kind``
-    (``"sequence"`` for frame-level input, ``"vector"`` for descriptor
-    vectors) and ``_build_module(n_features, n_frames, n_classes)``.
-
     ``fit`` validates ``X``/``y``, encodes the labels (``classes_``), builds a
     :class:`skorch.NeuralNetClassifier` (``net_``) around a fresh module and
-    trains it with the global torch RNG forked and seeded from
-    ``random_state`` (module initialisation, shuffling, dropout and
-    SpecAugment are reproducible and the caller's RNG state is untouched).
-    ``predict``/``predict_proba`` run the module directly under
-    :func:`torch.inference_mode` in eval mode.
+    trains it. ``predict``/``predict_proba`` run the module directly under
+    :func:`torch.inference_mode` in eval mode, one batch at a time.
+
+    Notes
+    -----
+    Guarantees:
+
+    - *Transactional fit*: the work happens on a scratch copy holding the
+      parameters only; its fitted attributes (every ``name_`` and
+      ``_module_args``) replace this estimator's when training succeeded. A
+      ``fit`` that raises leaves the previous fit untouched.
+    - *Reproducible without side effects*: the CPU default generator and,
+      when training on CUDA, that device's generator are forked and seeded
+      from ``random_state`` (initialisation, shuffling, dropout); SpecAugment
+      has its own seeded generator. The caller's generators are left as they
+      were, and no other device's generator is touched.
+    - *No copy of the input*: a float32 3-D ndarray (memmaps and read-only
+      arrays included) is used in place; NaN padding is set to 0 on the
+      per-batch copy only.
+    - *Portable state*: pickling stores no torch or skorch object (see
+      :meth:`__getstate__`); unpickling rebuilds the module and ``net_`` and
+      falls back to the CPU when the model was trained on CUDA and this
+      machine has none.
+
+    Subclass protocol, required:
+
+    - ``__init__``: keyword-only architecture parameters plus the shared
+      training parameters (``docs/models.md``), stored unchanged, and
+      ``_parameter_constraints`` extending this class's.
+    - ``_input_kind``: ``"sequence"`` (frame-level ``(n, n_frames,
+      n_features)``, NaN-padded) or ``"vector"`` (``(n, n_features)``); other
+      values are allowed when :meth:`_validate_X` is overridden.
+    - ``_build_module(n_features, n_frames, n_classes)``: a fresh
+      :class:`torch.nn.Module` whose ``forward(x, lengths=None)`` returns
+      logits ``(batch, n_classes)``; ``x`` arrives with padding set to 0 and
+      ``lengths`` (int64, ``(batch,)``) only when the batch holds padding.
+      It runs with the seeded generators (draw initial weights from the
+      global torch RNG) and must work offline.
+
+    Optional hooks (defaults in brackets):
+
+    - ``_param_groups()`` skorch ``optimizer__param_groups`` [none];
+      ``_penalty()`` ``(l1, l2)`` on ``module.penalized_parameters()`` [None];
+      ``_check_module_input(n_features, n_frames)`` raises at predict time
+      for shapes the fitted module cannot take [accept];
+      ``_trims_padding()`` whether batches may be cut to their longest
+      utterance [True]; ``_spec_augment()``, ``_make_criterion(y_enc)``,
+      ``_callbacks(has_valid)``, ``_schedule_callback(has_valid)``.
+    - Input: ``_validate_X(X, reset=...) -> (x, lengths)`` (``x`` an array or
+      a dict of per-row arrays, e.g. ``{"x": frames, "embedding": vectors}``;
+      with ``reset`` it sets ``n_features_in_``), ``_n_samples(x)``,
+      ``_module_shape(x) -> (n_features, n_frames)``,
+      ``_make_dataset(x, lengths, y_enc, indices)`` (items: dict of
+      ``forward`` keyword arguments, label) and ``_predict_batches(x,
+      lengths)`` (dicts of ``forward`` keyword arguments). The defaults
+      already handle a dict ``x``: each entry becomes the ``forward``
+      argument of that name, entry ``"x"`` gets the padding treatment.
+    - ``_rebuild_module(module_args)`` builds the module when unpickling
+      [``_build_module(**module_args)``]; override it when
+      ``_build_module`` would download pretrained weights that the saved
+      state dict replaces anyway.
     """
 
     _input_kind = "sequence"
@@ -147,6 +198,10 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ hooks
     def _build_module(self, n_features: int, n_frames: int | None, n_classes: int) -> nn.Module:
         raise NotImplementedError
+
+    def _rebuild_module(self, module_args: dict) -> nn.Module:
+        """The module to load a saved state dict into (unpickling); see the class docstring."""
+        return self._build_module(**module_args)
 
     def _param_groups(self) -> list[tuple[str, dict]]:
         """skorch ``optimizer__param_groups`` (fnmatch pattern, options)."""
@@ -208,7 +263,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         """Whether batches may be cut to their longest utterance (hook).
 
         True by default; a network whose output size depends on the number
-        of frames (CNN2D's ``pooling="flatten"``) returns False.
+        of frames (the flatten head of CNN2D) returns False.
         """
         return True
 
@@ -232,17 +287,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         longest utterance (when :meth:`_trims_padding`).
         """
         trim = self._input_kind == "sequence" and self._trims_padding()
-        for start in range(0, x.shape[0], self.batch_size):
-            stop = start + self.batch_size
-            if lengths is None:
-                yield {"x": frames_to_tensor(x[start:stop], padded=False)}
-                continue
-            lb = lengths[start:stop]
-            n_frames = int(lb.max()) if trim else x.shape[1]
-            yield {
-                "x": frames_to_tensor(x[start:stop, :n_frames], padded=True),
-                "lengths": torch.from_numpy(lb),
-            }
+        for start in range(0, self._n_samples(x), self.batch_size):
+            yield take_batch(x, lengths, slice(start, start + self.batch_size), trim)
 
     def _encode_y(self, y: Any) -> np.ndarray:
         y = column_or_1d(y, warn=True)
@@ -583,7 +629,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             device = "cpu"
         args = dict(saved["module_args"])
         with torch.random.fork_rng(devices=[]):
-            module = self._build_module(**args)
+            module = self._rebuild_module(args)
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in saved["module_state"].items()})
         crit_state = saved["criterion"]
         criterion = FocalLoss(

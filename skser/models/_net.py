@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from ._specaugment import spec_augment
 
-__all__ = ["OPTIMIZERS", "frames_to_tensor", "seeded_rng"]
+__all__ = ["OPTIMIZERS", "frames_to_tensor", "seeded_rng", "take_batch"]
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -66,26 +66,62 @@ def frames_to_tensor(x: np.ndarray, padded: bool) -> torch.Tensor:
     return t
 
 
+def take_batch(x: Any, lengths: np.ndarray | None, rows: Any, trim: bool) -> dict:
+    """Keyword arguments of the module's ``forward`` for the rows ``rows`` of validated input.
+
+    Parameters
+    ----------
+    x : np.ndarray or dict of str to np.ndarray
+        Validated input; a dict is a named bundle of per-row arrays, whose
+        entry ``"x"`` is the frame-level one (if any).
+    lengths : np.ndarray of shape (n_samples,) or None
+        Frame lengths of ``x`` (or of ``x["x"]``); None without padding.
+    rows : slice or np.ndarray of int
+        The rows of the batch.
+    trim : bool
+        Cut the frame-level array to the longest utterance of the batch.
+
+    Returns
+    -------
+    batch : dict of str to torch.Tensor
+        CPU tensors, one per entry of ``x`` (``"x"`` for an array), plus
+        ``"lengths"`` when there is padding; NaN padding set to 0 on a copy.
+    """
+    arrays = x if isinstance(x, dict) else {"x": x}
+    batch = {}
+    for name, array in arrays.items():
+        if name == "x" and lengths is not None:
+            lb = lengths[rows]
+            n_frames = int(lb.max()) if trim else array.shape[1]
+            batch["x"] = frames_to_tensor(array[rows, :n_frames], padded=True)
+            batch["lengths"] = torch.from_numpy(np.ascontiguousarray(lb))
+        else:
+            batch[name] = frames_to_tensor(array[rows], padded=False)
+    return batch
+
+
 class _BatchDataset(Dataset):
     """Rows of the validated input indexed a whole batch at a time (``__getitems__``).
 
-    Holds the caller's array itself (no copy); ``indices`` selects the rows of
-    this dataset (a training or validation part). Each batch is one
-    fancy-indexed copy of its rows, cut to the longest utterance it holds
-    when ``trim`` is set (a batch of short utterances does not pay for the
-    longest one of the data set), with NaN padding set to 0 on that copy.
+    Holds the caller's array (or dict of arrays, see :func:`take_batch`)
+    itself, no copy; ``indices`` selects the rows of this dataset (a training
+    or validation part). Each batch is one fancy-indexed copy of its rows, cut
+    to the longest utterance it holds when ``trim`` is set (a batch of short
+    utterances does not pay for the longest one of the data set), with NaN
+    padding set to 0 on that copy.
     """
 
     def __init__(
         self,
-        x: np.ndarray,
+        x: Any,
         lengths: np.ndarray | None,
         y: np.ndarray | None,
         trim: bool,
         indices: np.ndarray | None = None,
     ):
+        n_samples = len(next(iter(x.values()))) if isinstance(x, dict) else x.shape[0]
         self.x = x
-        self.indices = np.arange(x.shape[0]) if indices is None else np.asarray(indices)
+        self.indices = np.arange(n_samples) if indices is None else np.asarray(indices)
         self.lengths = lengths
         self.y = None if y is None else np.asarray(y, dtype=np.int64)
         self.trim = trim and lengths is not None
@@ -95,14 +131,7 @@ class _BatchDataset(Dataset):
 
     def __getitems__(self, indices: list[int]) -> tuple[dict, torch.Tensor]:
         rows = self.indices[np.asarray(indices, dtype=np.int64)]
-        Xb: dict = {}
-        if self.lengths is not None:
-            lengths = self.lengths[rows]
-            n_frames = int(lengths.max()) if self.trim else self.x.shape[1]
-            Xb["x"] = frames_to_tensor(self.x[rows, :n_frames], padded=True)
-            Xb["lengths"] = torch.from_numpy(lengths)
-        else:
-            Xb["x"] = frames_to_tensor(self.x[rows], padded=False)
+        Xb = take_batch(self.x, self.lengths, rows, self.trim)
         if self.y is not None:
             yb = torch.from_numpy(self.y[rows])
         else:
