@@ -590,9 +590,9 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         Python scalars, and ``_sklearn_version``).
         """
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
-        net = state.pop("net_", None)
-        if net is None:
-            return state
+        if "net_" not in state or "_module_args" not in state:
+            return state  # unfitted (or unpickled from a pickle of an older skser as it was)
+        net = state.pop("net_")
         module_args = state.pop("_module_args")
         crit = net.criterion_
         state["_skser_net"] = {
