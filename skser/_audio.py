@@ -181,7 +181,16 @@ def prepare_waveform(item: AudioItem, sr: int, row: int | None = None) -> np.nda
     if isinstance(item, (str, os.PathLike)):
         return _load_file(item, sr, row)
     where = _describe(row)
+    if item is None or (np.ndim(item) == 0 and _is_missing(item)):
+        raise AudioInputError(
+            f"Audio at {where} is missing ({item!r}); remove the row or fill in its "
+            "path (e.g. X.dropna(), and the same rows of y)."
+        )
     y = np.asarray(item)
+    if y.ndim == 0:
+        raise AudioInputError(
+            f"Audio at {where} is a single value {item!r}, not a path or a waveform."
+        )
     if y.dtype == object:
         raise AudioInputError(
             f"Audio at {where} is neither a path nor an array of numbers "
@@ -194,6 +203,13 @@ def prepare_waveform(item: AudioItem, sr: int, row: int | None = None) -> np.nda
         )
     y = _to_float32(y, where)
     return np.ascontiguousarray(_check_samples(y, where))
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(value != value) or type(value).__name__ in ("NAType", "NaTType")
+    except (TypeError, ValueError):
+        return False
 
 
 def as_audio_items(X: Any) -> list[AudioItem]:
@@ -301,7 +317,9 @@ _MAX_CHANNELS = 8
 _CHANNEL_CORRELATION = 0.9
 
 
-def check_array_layout(X: Any, frame_samples: int, sr: int, owner: str) -> None:
+def check_array_layout(
+    X: Any, frame_samples: int, sr: int, owner: str, *, warn: bool = True
+) -> None:
     """Catch a 2-D array that is one multi-channel recording, not a batch of waveforms.
 
     A 2-D array is read as ``(n_samples, n_audio_samples)``, one waveform a
@@ -326,6 +344,8 @@ def check_array_layout(X: Any, frame_samples: int, sr: int, owner: str) -> None:
         Sampling rate in Hz, for the message.
     owner : str
         Name of the transformer, for the message.
+    warn : bool, default=True
+        Whether to run the (channels, samples) check, which only warns.
     """
     if hasattr(X, "iloc") or isinstance(X, (list, tuple, str, bytes)):
         return
@@ -346,7 +366,7 @@ def check_array_layout(X: Any, frame_samples: int, sr: int, owner: str) -> None:
             "down-mix it to one mono waveform. If the rows really are separate waveforms, "
             "pass them as a list of 1-D arrays (short ones are zero-padded)."
         )
-    if 2 <= n_rows <= _MAX_CHANNELS and n_cols >= frame_samples:
+    if warn and 2 <= n_rows <= _MAX_CHANNELS and n_cols >= frame_samples:
         head = np.asarray(X[:, : 10 * sr], dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.corrcoef(head)[0, 1:]

@@ -251,7 +251,8 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         self._check_params()
         if X is None:
             return self
-        check_array_layout(X, self._analysis_frame(), self.sr, type(self).__name__)
+        # Warnings are left to transform, so that fit_transform warns once.
+        check_array_layout(X, self._analysis_frame(), self.sr, type(self).__name__, warn=False)
         items = as_audio_items(X)
         for row, item in enumerate(items):
             if not isinstance(item, (str, os.PathLike)):
@@ -399,7 +400,8 @@ class BaseFrameTransformer(BaseAudioTransformer):
     def _features_of_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
         """Frames of one row and the row's length in samples at ``sr`` before cropping."""
         y = prepare_waveform(item, self.sr, row)
-        frames = self._features_of_waveform(y)
+        with np.errstate(over="ignore", invalid="ignore"):  # raised as one error below
+            frames = self._features_of_waveform(y)
         if not np.all(np.isfinite(frames)):
             peak = float(np.max(np.abs(y)))
             raise AudioInputError(
@@ -451,7 +453,7 @@ def _check_one_label_per_row(items: list, y: Any) -> None:
         hint = (" If X is one recording laid out as (channels, samples), down-mix it "
                 "first: [X.mean(axis=0)].")
     raise AudioInputError(
-        f"X has {len(items)} rows but y has {n_labels} labels; each row of X is one "
+        f"X has {len(items)} rows but y has {n_labels} label(s); each row of X is one "
         f"utterance and needs one label.{hint}"
     )
 
