@@ -234,7 +234,7 @@ def test_bad_input_gets_its_documented_outcome(case, cls, tmp_path):
 
 def test_docs_table_lists_every_case():
     doc = Path(__file__).parents[1] / "docs" / "audio-input.md"
-    text = doc.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8").replace("`", "")
     for case in CASES:
         assert f"| {case.name} |" in text, case.name
 
