@@ -125,6 +125,11 @@ def _load_file(path: str | os.PathLike, sr: int, row: int | None) -> np.ndarray:
     try:
         y, file_sr = sf.read(path, dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, ...
+        if _is_lfs_pointer(path):
+            raise AudioDecodeError(
+                f"Cannot decode audio file {where}: it is a Git LFS pointer (a small text "
+                "file), not audio. Fetch the real files with `git lfs pull` in the clone."
+            ) from exc
         raise AudioDecodeError(
             f"Cannot decode audio file {where}: {exc}. The file may be corrupt or "
             "in a format libsndfile does not read; convert it to WAV or FLAC."
@@ -136,6 +141,15 @@ def _load_file(path: str | os.PathLike, sr: int, row: int | None) -> np.ndarray:
             np.float32, copy=False
         )
     return np.ascontiguousarray(y)
+
+
+def _is_lfs_pointer(path: str | os.PathLike) -> bool:
+    magic = b"version https://git-lfs"
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False
 
 
 def _check_readable(path: str | os.PathLike, where: str) -> None:
