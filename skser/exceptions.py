@@ -17,6 +17,7 @@ __all__ = [
     "DownloadError",
     "UnmatchedFilesWarning",
     "SpeakerOverlapWarning",
+    "AudioInputWarning",
 ]
 
 
@@ -64,3 +65,12 @@ class UnmatchedFilesWarning(UserWarning):
 
 class SpeakerOverlapWarning(UserWarning):
     """A speaker's utterances are in both the training and the test set of a fold."""
+
+
+class AudioInputWarning(UserWarning):
+    """Audio input that is used, but probably not as meant.
+
+    E.g. a fixed ``duration`` that crops recordings to less than half their
+    length, or a 2-D array whose few rows look like the channels of one
+    recording.
+    """
