@@ -15,7 +15,9 @@ __all__ = [
     "CorpusLayoutError",
     "LabelFileError",
     "DownloadError",
+    "ModelFileError",
     "UnmatchedFilesWarning",
+    "ModelVersionWarning",
     "SpeakerOverlapWarning",
 ]
 
@@ -58,9 +60,21 @@ class DownloadError(SkserError, OSError):
     """A download failed, was interrupted, or did not verify; nothing was installed."""
 
 
+class ModelFileError(SkserError, ValueError):
+    """A file that :func:`skser.io.load` refuses: not a skser model, damaged, or untrusted.
+
+    The message names the file and what is wrong with it (not a ZIP archive, no
+    manifest, a SHA-256 mismatch, the untrusted types it would create).
+    """
+
+
 class UnmatchedFilesWarning(UserWarning):
     """Audio files under a corpus folder that do not fit its naming scheme."""
 
 
 class SpeakerOverlapWarning(UserWarning):
     """A speaker's utterances are in both the training and the test set of a fold."""
+
+
+class ModelVersionWarning(UserWarning):
+    """A saved model is loaded with another skser or scikit-learn version than it was saved with."""
