@@ -1,8 +1,13 @@
 """Exceptions raised by skser.
 
-Every skser error derives from :class:`SkserError`. Errors about bad input also
+The errors that skser raises for its own checks derive from :class:`SkserError`:
+bad parameter values raise :class:`ParameterError`, bad audio
+:class:`AudioInputError`, unusable corpus folders :class:`CorpusLayoutError`,
+refused model files :class:`ModelFileError`. Those about bad values also
 derive from :class:`ValueError`, so scikit-learn's own checks and ``except
-ValueError`` clauses keep working.
+ValueError`` clauses keep working. Errors raised by the libraries skser calls
+(scikit-learn's input validation, numpy, torch, the file system) reach you
+unchanged: catch :class:`SkserError` for skser's own, not for everything.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -23,7 +28,7 @@ __all__ = [
 
 
 class SkserError(Exception):
-    """Root of every exception raised by skser."""
+    """Root of the exceptions that skser raises for its own checks."""
 
 
 class ParameterError(SkserError, ValueError):
