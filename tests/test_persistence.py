@@ -379,3 +379,18 @@ def test_loading_needs_no_clone_of_the_source(saved):
     # A loaded estimator is a normal one: clone and refit work.
     refit = clone(load(saved)).fit(_frames(), LABELS)
     assert refit.predict(_frames()).shape == (12,)
+
+
+# -- the documented examples run as written ----------------------------------------
+
+
+@pytest.mark.parametrize("doc, section", [("docs/persistence.md", "## Save and load"),
+                                          ("README.md", "## Saving a model")])
+def test_the_documented_save_load_example_runs(doc, section, tmp_path, monkeypatch):
+    root = Path(__file__).resolve().parents[1]
+    text = (root / doc).read_text(encoding="utf-8")
+    section_text = text.split(section, 1)[1]
+    code = section_text.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, f"{doc} ({section})", "exec"), {})
+    assert (tmp_path / "model.skser").is_file()
