@@ -225,17 +225,36 @@ def _check_trusted_arg(trusted: Any) -> list[str]:
     return sorted(trusted)
 
 
-def _reset_memory(estimator: Any) -> list[str]:
-    """Set every non-None ``memory`` parameter to None; return the parameter names."""
-    get_params = getattr(estimator, "get_params", None)
-    if get_params is None:
-        return []
-    reset = [
-        key for key, value in get_params(deep=True).items()
-        if (key == "memory" or key.endswith("__memory")) and value is not None
-    ]
-    if reset:
-        estimator.set_params(**dict.fromkeys(reset))
+def _reset_memory(obj: Any) -> list[str]:
+    """Set every non-None ``memory`` parameter in the object graph to None.
+
+    Walks estimators (also fitted ones held in attributes, such as
+    ``best_estimator_`` or a pipeline's steps) and the lists, tuples and dicts
+    they hold. Returns where a parameter was reset (``Class.memory`` paths).
+    """
+    from sklearn.base import BaseEstimator
+
+    reset: list[str] = []
+    seen: set[int] = set()
+
+    def visit(node: Any, where: str) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, BaseEstimator):
+            if "memory" in node.get_params(deep=False) and node.memory is not None:
+                node.set_params(memory=None)
+                reset.append(f"{where}.memory")
+            for key, value in vars(node).items():
+                visit(value, f"{where}.{key}")
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                visit(value, f"{where}[{i}]")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                visit(value, f"{where}[{key!r}]")
+
+    visit(obj, type(obj).__name__)
     return reset
 
 

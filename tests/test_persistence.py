@@ -328,9 +328,19 @@ def test_same_versions_do_not_warn(saved):
 def test_a_cache_folder_is_not_restored(tmp_path):
     model = make_pipeline(MFCC(memory=str(tmp_path / "cache")), Functionals(), SVC())
     model.fit(_waveforms(), LABELS)
-    with pytest.warns(UserWarning, match="caching turned off.*mfcc__memory"):
+    with pytest.warns(UserWarning, match=r"caching turned off.*\.memory"):
         loaded = load(save(model, tmp_path / "m.skser"))
     assert loaded[0].memory is None
+
+
+def test_a_cache_folder_is_not_restored_inside_a_fitted_search(tmp_path):
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(), memory=str(tmp_path / "c"))
+    search = GridSearchCV(pipe, {"logisticregression__C": [1.0]}, cv=2)
+    search.fit(_vectors(), LABELS)
+    with pytest.warns(UserWarning, match="caching turned off"):
+        loaded = load(save(search, tmp_path / "search.skser"))
+    assert loaded.estimator.memory is None
+    assert loaded.best_estimator_.memory is None
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_partial_file(saved, monkeypatch):
