@@ -73,6 +73,10 @@ class ModelFileError(SkserError, ValueError):
     """
 
 
+class ModelVersionWarning(UserWarning):
+    """A saved model is loaded with another skser or scikit-learn version than it was saved with."""
+
+
 class UnmatchedFilesWarning(UserWarning):
     """Audio files under a corpus folder that do not fit its naming scheme."""
 
@@ -80,6 +84,3 @@ class UnmatchedFilesWarning(UserWarning):
 class SpeakerOverlapWarning(UserWarning):
     """A speaker's utterances are in both the training and the test set of a fold."""
 
-
-class ModelVersionWarning(UserWarning):
-    """A saved model is loaded with another skser or scikit-learn version than it was saved with."""
