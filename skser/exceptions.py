@@ -83,4 +83,3 @@ class UnmatchedFilesWarning(UserWarning):
 
 class SpeakerOverlapWarning(UserWarning):
     """A speaker's utterances are in both the training and the test set of a fold."""
-
