@@ -57,6 +57,35 @@ def _fast(estimator: BaseEstimator) -> BaseEstimator:
     return estimator.set_params(**{k: v for k, v in fast.items() if k in names})
 
 
+SPEAKERS = np.repeat(["s1", "s2", "s3"], 4)
+
+
+def _tiny_encoder(tmp_path: Path) -> str:
+    from _tiny_encoders import make_tiny_encoder  # tests/_tiny_encoders.py
+
+    return str(make_tiny_encoder("wav2vec2", tmp_path))
+
+
+#: Estimators that need more than a default instance and one of the generic inputs:
+#: name -> recipe(cls, tmp_path) -> (estimator, X, fit kwargs, predict/transform kwargs).
+RECIPES = {
+    "FeatureDict": lambda cls, tmp: (
+        cls(mfcc=MFCC(n_mfcc=13), logmel=skser.LogMel(n_mels=32)), _waveforms(4), {}, {}),
+    "FusionNet": lambda cls, tmp: (
+        cls(), {"mfcc": _frames(12, 20, 39), "embedding": _vectors(12, 32)}, {}, {}),
+    "SERNet": lambda cls, tmp: (
+        cls(size="small", validation_fraction=None), _frames(12, 30, 268), {}, {}),
+    "SpectrogramCNN": lambda cls, tmp: (
+        cls(backbone="resnet-18", pretrained=False),
+        np.random.default_rng(0).standard_normal((12, 3, 32, 32)).astype(np.float32), {}, {}),
+    "SpeakerNormalizer": lambda cls, tmp: (
+        cls(min_utterances=2), _vectors(), {"groups": SPEAKERS}, {"groups": SPEAKERS}),
+    "SpeechEncoder": lambda cls, tmp: (cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
+    "Wav2Vec2Embedder": lambda cls, tmp: (
+        cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
+}
+
+
 def _candidate_inputs(cls: type) -> list[np.ndarray]:
     from skser.models import BaseNeuralClassifier
 
@@ -66,33 +95,45 @@ def _candidate_inputs(cls: type) -> list[np.ndarray]:
     return [_waveforms(), _vectors(), _frames()]
 
 
-def _fit_example(cls: type):
-    """Fit ``cls`` on the first tiny input it accepts; return (estimator, X, output)."""
+def _fit_example(name: str, cls: type, tmp_path: Path):
+    """Fit ``cls`` on its recipe or the first generic tiny input it accepts.
+
+    Returns (estimator, X, call kwargs, outputs before saving).
+    """
+    if name in RECIPES:
+        estimator, X, fit_kwargs, call_kwargs = RECIPES[name](cls, tmp_path)
+        candidates = [(_fast(estimator), X, fit_kwargs, call_kwargs)]
+    else:
+        candidates = [(_fast(cls()), X, {}, {}) for X in _candidate_inputs(cls)]
     errors = []
-    for X in _candidate_inputs(cls):
-        estimator = _fast(cls())
+    for estimator, X, fit_kwargs, call_kwargs in candidates:
+        y = LABELS[: len(X["mfcc"] if isinstance(X, dict) else X)]
         try:
             if hasattr(estimator, "fit_resample"):
-                out = estimator.fit_resample(X, LABELS)
-                return estimator, X, out
-            estimator.fit(X, LABELS)
-            return estimator, X, _outputs(estimator, X)
+                out = estimator.fit_resample(X, y, **fit_kwargs)
+                return estimator, X, call_kwargs, out
+            estimator.fit(X, y, **fit_kwargs)
+            return estimator, X, call_kwargs, _outputs(estimator, X, call_kwargs)
         except Exception as exc:  # try the next kind of input
-            errors.append(f"{X.shape}: {type(exc).__name__}: {exc}")
-    pytest.fail(f"no tiny input fits {cls.__name__}; add a recipe to tests/test_persistence.py. "
-                f"Tried: {errors}")
+            errors.append(f"{type(X).__name__}: {type(exc).__name__}: {exc}")
+    pytest.fail(f"no tiny input fits {name}; add a recipe to RECIPES in "
+                f"tests/test_persistence.py. Tried: {errors}")
 
 
-def _outputs(estimator: BaseEstimator, X: np.ndarray) -> dict[str, np.ndarray]:
+def _outputs(estimator: BaseEstimator, X, call_kwargs: dict) -> dict:
     out = {}
     for method in ("predict", "predict_proba", "transform"):
         if hasattr(estimator, method):
-            out[method] = getattr(estimator, method)(X)
+            out[method] = getattr(estimator, method)(X, **call_kwargs)
     return out
 
 
 def _assert_same(actual, expected, what: str) -> None:
-    if isinstance(expected, np.ndarray) and expected.dtype == object:  # ragged waveforms
+    if hasattr(expected, "keys"):  # a FeatureBundle: one array per name
+        assert list(actual.keys()) == list(expected.keys()), what
+        for key in expected.keys():
+            _assert_same(actual[key], expected[key], f"{what}[{key!r}]")
+    elif isinstance(expected, np.ndarray) and expected.dtype == object:  # ragged waveforms
         assert len(actual) == len(expected), what
         for a, e in zip(actual, expected):
             np.testing.assert_array_equal(a, e, err_msg=what)
@@ -102,7 +143,7 @@ def _assert_same(actual, expected, what: str) -> None:
 
 @pytest.mark.parametrize("name, cls", all_estimators(), ids=[n for n, _ in all_estimators()])
 def test_round_trip_of_every_public_estimator(name, cls, tmp_path):
-    estimator, X, before = _fit_example(cls)
+    estimator, X, call_kwargs, before = _fit_example(name, cls, tmp_path)
     path = save(estimator, tmp_path / f"{name}.skser")
     loaded = load(path)
 
@@ -113,11 +154,11 @@ def test_round_trip_of_every_public_estimator(name, cls, tmp_path):
         np.testing.assert_array_equal(loaded.sample_indices_, estimator.sample_indices_)
         assert loaded.augmentations_.equals(estimator.augmentations_)
         return
-    after = _outputs(loaded, X)
+    after = _outputs(loaded, X, call_kwargs)
     assert after.keys() == before.keys()
     for method in before:
         _assert_same(after[method], before[method], method)
-    for method, output in _outputs(estimator, X).items():  # saving changed nothing
+    for method, output in _outputs(estimator, X, call_kwargs).items():  # saving changed nothing
         _assert_same(output, before[method], f"{method} of the saved estimator")
     if hasattr(estimator, "classes_"):
         assert read_manifest(path)["classes"] == estimator.classes_.tolist()
