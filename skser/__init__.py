@@ -15,6 +15,10 @@ models
     Neural classifiers (LightSERNet, TIMNet, CNN1D, CNN2D) on skorch.
 augmentation
     Waveform augmentation as an imbalanced-learn sampler (fit-time only).
+io
+    ``save``/``load`` of fitted models as one file that is safe to load.
+utils
+    ``all_estimators``: discovery of skser's public estimators.
 
 The neural classifiers and the augmenter are importable from the top level
 too; they are loaded on first access, so ``import skser`` does not import
