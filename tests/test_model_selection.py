@@ -146,7 +146,7 @@ def test_evaluate_loso_default(data):
     assert result.n_folds == 8
     assert list(result.folds.columns) == [
         "fold", "n_train", "n_test", "test_speakers", "uar", "wa", "macro_f1",
-        "fit_time", "predict_time",
+        "roc_auc", "fit_time", "predict_time",
     ]
     assert result.folds["n_test"].tolist() == [15] * 8
     assert result.folds["test_speakers"].tolist() == [f"spk{i:02d}" for i in range(8)]
