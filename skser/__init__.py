@@ -46,6 +46,7 @@ _LAZY = {
     "CNN2D": "skser.models",
     "WaveformAugmenter": "skser.augmentation",
     "SpeakerNormalizer": "skser.preprocessing",
+    "make_default_classifier": "skser._default",
 }
 
 

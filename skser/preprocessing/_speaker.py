@@ -257,12 +257,12 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _warn_fallback(self, too_few: dict[Any, int], method: str) -> None:
         if not too_few:
             return
-        shown = ", ".join(f"{s!r} ({n})" for s, n in list(too_few.items())[:10])
+        shown = ", ".join(f"{s!r} ({n} rows)" for s, n in list(too_few.items())[:10])
         more = f" and {len(too_few) - 10} more" if len(too_few) > 10 else ""
         warnings.warn(
             f"SpeakerNormalizer.{method}: {len(too_few)} speaker(s) have fewer than "
-            f"min_utterances={self.min_utterances} rows ({shown}{more}: speaker "
-            "(rows)); they are standardised with the global statistics. Enroll them "
+            f"min_utterances={self.min_utterances} rows: {shown}{more}; they are "
+            "standardised with the global statistics. Enroll them "
             "with more recordings (enroll(X, groups)) or lower min_utterances.",
             SpeakerNormalizationWarning,
             stacklevel=3,
@@ -431,7 +431,11 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         X_new : np.ndarray of the shape of X
         """
-        return self.fit(X, y, groups=groups).transform(X, groups=groups)
+        self.fit(X, y, groups=groups)
+        with warnings.catch_warnings():
+            # fit has already warned about the speakers with too few rows.
+            warnings.simplefilter("ignore", SpeakerNormalizationWarning)
+            return self.transform(X, groups=groups)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
