@@ -382,3 +382,11 @@ def test_evaluate_neural_validation_split_keeps_speakers_apart(monkeypatch):
             fold_groups, groups[np.setdiff1d(np.arange(len(y)), test)])
         assert set(fold_groups[train]).isdisjoint(fold_groups[valid])
     assert 0.0 <= result.pooled["roc_auc"] <= 1.0
+
+
+def test_evaluate_names_a_step_that_accepts_groups_without_saying_so():
+    from sklearn.exceptions import UnsetMetadataPassedError
+
+    X, y, groups = corpus()
+    with pytest.raises(UnsetMetadataPassedError, match="GroupsSpy.fit"):
+        evaluate(make_pipeline(SpeakerNormalizer(), GroupsSpy()), X, y, groups=groups)
