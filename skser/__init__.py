@@ -45,6 +45,7 @@ _LAZY = {
     "CNN1D": "skser.models",
     "CNN2D": "skser.models",
     "WaveformAugmenter": "skser.augmentation",
+    "Prosody": "skser.features",
 }
 
 
