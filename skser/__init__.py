@@ -51,6 +51,7 @@ _LAZY = {
     "WaveformAugmenter": "skser.augmentation",
     "SpeakerNormalizer": "skser.preprocessing",
     "make_default_classifier": "skser._default",
+    "Prosody": "skser.features",
 }
 
 

@@ -13,5 +13,15 @@ from ._load_audio import LoadAudio
 from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
+from ._prosody import Prosody
 
-__all__ = ["Functionals", "LoadAudio", "LogMel", "LowLevel", "MFCC", "frame_lengths", "frame_mask"]
+__all__ = [
+    "Functionals",
+    "LoadAudio",
+    "LogMel",
+    "LowLevel",
+    "MFCC",
+    "Prosody",
+    "frame_lengths",
+    "frame_mask",
+]
