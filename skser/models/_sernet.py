@@ -476,8 +476,8 @@ class WarmupCosineSteps(Callback):
 
     Step ``s`` (0-based, one per training batch) uses
     ``lr * (s + 1) / warmup_steps`` during the warm-up and
-    ``min_lr + (lr - min_lr) * (1 + cos(pi * p)) / 2`` after it, with ``p`` the
-    fraction of the remaining steps done; the total is
+    ``min_lr + (lr - min_lr) * (1 + cos(pi * p)) / 2`` after it, with ``p`` going
+    from 0 at the first step after the warm-up to 1 at the last step; the total is
     ``max_epochs * ceil(n_train / batch_size)``, known when training starts.
 
     Parameters
@@ -508,7 +508,7 @@ class WarmupCosineSteps(Callback):
         """Learning rate of 0-based step ``step`` for a base rate ``lr``."""
         if step < self.warmup_:
             return lr * (step + 1) / self.warmup_
-        span = max(self.total_steps_ - self.warmup_, 1)
+        span = max(self.total_steps_ - self.warmup_ - 1, 1)  # the last step reaches min_lr
         progress = min((step - self.warmup_) / span, 1.0)
         low = min(self.min_lr, lr)
         return low + (lr - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
