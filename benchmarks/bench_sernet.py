@@ -10,7 +10,9 @@ and large; 8 classes; input 3 s = 300 frames of 268 columns = 120 MFCC + Δ +
 
 for batch 1 and batch 32, on one CPU thread, as the median of ``--rounds``
 rounds in which the networks are interleaved (so load from other jobs on a
-shared machine hits them alike), after warm-up calls. On CUDA (when present
+shared machine hits them alike), after warm-up calls. Each time is given as
+the CPU time of the calling thread (what one uncontended core would take) and
+the wall clock (which on a shared machine includes waiting for a core). On CUDA (when present
 and ``--cuda``) the forward pass is timed with synchronisation; no GPU was lent
 when the committed numbers were made, so the GPU rows of the report stay
 unmeasured.
@@ -67,11 +69,12 @@ def state_dict_mb(module: torch.nn.Module) -> float:
     return buf.tell() / 1e6
 
 
-def timer(fn, n_calls: int) -> float:
-    start = time.perf_counter()
+def timer(fn, n_calls: int) -> tuple[float, float]:
+    """Milliseconds per call: (wall clock, CPU time of this thread)."""
+    start, cpu = time.perf_counter(), time.thread_time()
     for _ in range(n_calls):
         fn()
-    return (time.perf_counter() - start) / n_calls * 1e3
+    return ((time.perf_counter() - start) / n_calls * 1e3, (time.thread_time() - cpu) / n_calls * 1e3)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,16 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nInput: {N_FRAMES} frames x {N_FEATURES} columns (3 s; 120 MFCC+Δ+ΔΔ, 128 log-mel, "
           f"20 prosodic), {N_CLASSES} classes; median of {args.rounds} interleaved rounds (ms).\n")
     print("| network | params (trainable) | params incl. BN statistics | size float32 (MB) | "
-          "state_dict (MB) | forward b1 | forward b32 | predict_proba b1 | predict_proba b32 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "state_dict (MB) |")
+    print("|---|---|---|---|---|")
     for key, clf in models.items():
         module = clf.module_
         n = sum(p.numel() for p in module.parameters())
-        med = {k: statistics.median(times[key, k[0], k[1]]) for k in
-               ((1, "forward"), (32, "forward"), (1, "predict_proba"), (32, "predict_proba"))}
         print(f"| SERNet(variant={key[0]!r}, size={key[1]!r}) | {n:,} | {count_parameters(module):,} | "
-              f"{n * 4 / 1e6:.2f} | {state_dict_mb(module):.2f} | {med[1, 'forward']:.1f} | "
-              f"{med[32, 'forward']:.1f} | {med[1, 'predict_proba']:.1f} | {med[32, 'predict_proba']:.1f} |")
+              f"{n * 4 / 1e6:.2f} | {state_dict_mb(module):.2f} |")
+    print("\nLatency, ms per call: CPU time of the thread (wall clock in brackets; on a shared "
+          "machine the wall clock includes time the process waited for a core).\n")
+    print("| network | forward b1 | forward b32 | predict_proba b1 | predict_proba b32 |")
+    print("|---|---|---|---|---|")
+    for key in models:
+        cells = []
+        for b, what in ((1, "forward"), (32, "forward"), (1, "predict_proba"), (32, "predict_proba")):
+            wall = statistics.median(t[0] for t in times[key, b, what])
+            cpu = statistics.median(t[1] for t in times[key, b, what])
+            cells.append(f"{cpu:.1f} ({wall:.1f})")
+        print(f"| SERNet(variant={key[0]!r}, size={key[1]!r}) | " + " | ".join(cells) + " |")
     print("\nReport's claims: base 2.3 M params / 9.2 MB, large 8.7 M / 34.8 MB; latency CPU (i9) "
           "42.5 ms b1, 312.8 ms b32; GPU (RTX 3090) 8.2 ms b1, 45.1 ms b32.")
     if args.cuda and torch.cuda.is_available():
