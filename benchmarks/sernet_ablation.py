@@ -40,8 +40,10 @@ Usage::
         python benchmarks/sernet_ablation.py --corpus emodb-2s --n-folds 3 --epochs 5
     ... --corpus ravdess --n-folds 2 --epochs 2 --max-seconds 2.5
 
-Results: a Markdown table on stdout and ``<out>/sernet_ablation_<corpus>.csv``
-(one row per configuration and fold, written as soon as the fold ends).
+Results: a Markdown table on stdout and ``<out>/sernet_ablation_<corpus>_<speakers>.csv``
+(one row per configuration and fold with its predictions, rewritten after every
+fit); ``--summarise <csv> ...`` prints the table of finished fits of a run that
+was cut short (the pooled metrics then cover the fits that finished).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -141,7 +143,10 @@ def run(args, corpus: str, memory: Memory) -> pd.DataFrame:
     y = np.asarray(ds.target).astype(str)
     groups = np.asarray(ds.groups).astype(str)
     speakers = sorted(np.unique(groups))
-    tested = speakers[: args.n_folds]
+    tested = args.speakers or speakers[: args.n_folds]
+    unknown = sorted(set(tested) - set(speakers))
+    if unknown:
+        raise SystemExit(f"--speakers {unknown} are not speakers of {title} ({', '.join(speakers)})")
     max_frames = int(round(args.max_seconds * 100))
     t0 = time.process_time()
     X, described = memory.cache(sernet_features)(paths, max_frames, args.fallback_features)
@@ -152,7 +157,7 @@ def run(args, corpus: str, memory: Memory) -> pd.DataFrame:
           f"{time.process_time() - t0:.0f} s (cached after the first run)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    csv = out / f"sernet_ablation_{corpus}.csv"
+    csv = out / f"sernet_ablation_{corpus}_{'-'.join(tested)}.csv"
     rows = []
     for spk in tested:
         test = groups == spk
@@ -163,7 +168,7 @@ def run(args, corpus: str, memory: Memory) -> pd.DataFrame:
         pred = svm.predict(Xc[test])
         rows.append({"config": "classical floor (MFCC functionals + SVM)", "speaker": spk,
                      "cpu_s": time.process_time() - c0, **scores(y[test], pred),
-                     "y_true": list(y[test]), "y_pred": list(pred)})
+                     "y_true": "|".join(y[test]), "y_pred": "|".join(pred)})
         for name in args.configs:
             clf = SERNet(
                 max_epochs=args.epochs, validation_fraction=None, patience=None,
@@ -176,31 +181,37 @@ def run(args, corpus: str, memory: Memory) -> pd.DataFrame:
                 clf.fit(X[train], y[train])
                 pred = clf.predict(X[test])
             row = {"config": name, "speaker": spk, "cpu_s": time.process_time() - c0,
-                   **scores(y[test], pred), "y_true": list(y[test]), "y_pred": list(pred)}
+                   **scores(y[test], pred), "y_true": "|".join(y[test]), "y_pred": "|".join(pred)}
             rows.append(row)
+            _write(rows, title, csv)  # after every fit: a cut-short run keeps what it did
             print(f"  fold {spk} | {name:<24} UAR {row['uar']:.3f}  WA {row['wa']:.3f}  "
                   f"({row['cpu_s']:.0f} CPU-s, train loss {clf.history_[-1, 'train_loss']:.3f})",
                   flush=True)
-        pd.DataFrame(rows).drop(columns=["y_true", "y_pred"]).to_csv(csv, index=False)
+        _write(rows, title, csv)
+    return pd.read_csv(csv, dtype={"speaker": str})
+
+
+def _write(rows: list[dict], title: str, csv: Path) -> None:
     frame = pd.DataFrame(rows)
-    frame["corpus"] = title
-    return frame
+    frame.insert(0, "corpus", title)
+    frame.to_csv(csv, index=False)
 
 
 def summarise(frame: pd.DataFrame) -> str:
     lines = ["| corpus | configuration | UAR pooled | Δ UAR | WA pooled | macro-F1 pooled | "
-             "UAR fold mean | CPU-s |", "|---|---|---|---|---|---|---|---|"]
+             "UAR fold mean | test speakers | CPU-s |", "|---|---|---|---|---|---|---|---|---|"]
     for corpus, part in frame.groupby("corpus", sort=False):
         full = None
         for config, rows in part.groupby("config", sort=False):
-            y_true = np.concatenate([np.asarray(v) for v in rows["y_true"]])
-            y_pred = np.concatenate([np.asarray(v) for v in rows["y_pred"]])
+            y_true = np.concatenate([str(v).split("|") for v in rows["y_true"]])
+            y_pred = np.concatenate([str(v).split("|") for v in rows["y_pred"]])
             s = scores(y_true, y_pred)
             if config == "full model":
                 full = s["uar"]
             delta = "" if full is None or config.startswith(("full", "classical")) else f"{s['uar'] - full:+.3f}"
+            folds = ", ".join(rows["speaker"].astype(str).str.zfill(2))
             lines.append(f"| {corpus} | {config} | {s['uar']:.3f} | {delta} | {s['wa']:.3f} | "
-                         f"{s['macro_f1']:.3f} | {rows['uar'].mean():.3f} | {rows['cpu_s'].sum():.0f} |")
+                         f"{s['macro_f1']:.3f} | {rows['uar'].mean():.3f} | {folds} | {rows['cpu_s'].sum():.0f} |")
     return "\n".join(lines)
 
 
@@ -211,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", nargs="+", choices=sorted(CORPORA), default=["emodb-2s"])
     parser.add_argument("--n-folds", type=int, default=3,
                         help="test the first k speakers (sorted) of the leave-one-speaker-out folds")
+    parser.add_argument("--speakers", nargs="+",
+                        help="test exactly these speakers' folds (overrides --n-folds)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--max-seconds", type=float, default=3.0,
                         help="crop every utterance's frames to this length (100 frames per second)")
@@ -220,7 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default="/tmp/skser-sernet-ablation-cache",
                         help="joblib.Memory folder for the features")
     parser.add_argument("--out", default="results", help="output folder (git-ignored)")
+    parser.add_argument("--summarise", nargs="+", metavar="CSV",
+                        help="only print the table of earlier (possibly cut-short) runs' CSV files")
     args = parser.parse_args(argv)
+    if args.summarise:
+        print(summarise(pd.concat([pd.read_csv(f, dtype={"speaker": str}) for f in args.summarise],
+                                  ignore_index=True)))
+        return 0
     if args.data is None or not Path(args.data).is_dir():
         parser.error("set SKSER_DATA or pass --data")
     torch.set_num_threads(1)
