@@ -12,6 +12,7 @@ from ._base import BaseNeuralClassifier, count_parameters
 from ._cnn import CNN1D, CNN2D, CNN1DModule, CNN2DModule
 from ._lightsernet import LightSERNet, LightSERNetModule
 from ._losses import FocalLoss
+from ._sernet import SERNet, SERNetCodeModule, SERNetModule, plot_attention
 from ._specaugment import SpecAugment, spec_augment
 from ._timnet import TIMNet, TIMNetModule
 
@@ -24,9 +25,13 @@ __all__ = [
     "FocalLoss",
     "LightSERNet",
     "LightSERNetModule",
+    "SERNet",
+    "SERNetCodeModule",
+    "SERNetModule",
     "SpecAugment",
     "TIMNet",
     "TIMNetModule",
     "count_parameters",
+    "plot_attention",
     "spec_augment",
 ]
