@@ -17,6 +17,7 @@ __all__ = [
     "DownloadError",
     "UnmatchedFilesWarning",
     "SpeakerOverlapWarning",
+    "EncoderUnavailableError",
 ]
 
 
@@ -64,3 +65,10 @@ class UnmatchedFilesWarning(UserWarning):
 
 class SpeakerOverlapWarning(UserWarning):
     """A speaker's utterances are in both the training and the test set of a fold."""
+
+
+class EncoderUnavailableError(SkserError, OSError):
+    """A pretrained speech encoder that is neither a local folder nor cached, with the Hub offline.
+
+    The message says how to download it on a connected machine and pass its folder.
+    """
