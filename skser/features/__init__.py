@@ -9,10 +9,11 @@ the end of shorter utterances (see :func:`frame_lengths`).
 
 from ._base import frame_lengths, frame_mask
 from ._encoder import SpeechEncoder, Wav2Vec2Embedder
+from ._feature_dict import FeatureBundle, FeatureDict
 from ._functionals import Functionals
 from ._load_audio import LoadAudio
 from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
 
-__all__ = ["Functionals", "LoadAudio", "LogMel", "LowLevel", "MFCC", "SpeechEncoder", "Wav2Vec2Embedder", "frame_lengths", "frame_mask"]
+__all__ = ["FeatureBundle", "FeatureDict", "Functionals", "LoadAudio", "LogMel", "LowLevel", "MFCC", "SpeechEncoder", "Wav2Vec2Embedder", "frame_lengths", "frame_mask"]
