@@ -10,6 +10,7 @@ when present and on CPU otherwise.
 
 from ._base import BaseNeuralClassifier, count_parameters
 from ._cnn import CNN1D, CNN2D, CNN1DModule, CNN2DModule
+from ._fusion import FusionNet, FusionNetModule
 from ._lightsernet import LightSERNet, LightSERNetModule
 from ._losses import FocalLoss
 from ._specaugment import SpecAugment, spec_augment
@@ -22,6 +23,8 @@ __all__ = [
     "CNN1DModule",
     "CNN2DModule",
     "FocalLoss",
+    "FusionNet",
+    "FusionNetModule",
     "LightSERNet",
     "LightSERNetModule",
     "SpecAugment",
