@@ -251,3 +251,57 @@ def test_sklearn_estimator_checks(tiny):
             "check_estimators_nan_inf": _STATELESS_FIT,
         },
     )
+
+
+# -- fine-tuning classifier ------------------------------------------------------------------
+def _labelled(n=8):
+    waves, y = [], []
+    for i in range(n):
+        label = ["ang", "sad"][i % 2]
+        w = _speech(8000 + 1600 * (i % 3), seed=i)
+        waves.append(w * (2.0 if label == "ang" else 0.5))
+        y.append(label)
+    return waves, np.array(y)
+
+
+@pytest.mark.parametrize("kind", ["wav2vec2", "whisper"])
+def test_classifier_trains_upper_layers_only(tiny, kind):
+    import torch
+
+    from skser.models import SpeechEncoderClassifier
+
+    waves, y = _labelled()
+    before = {k: v.clone() for k, v in load_encoder(tiny(kind)).model.state_dict().items()}
+    clf = SpeechEncoderClassifier(
+        tiny(kind), n_trainable_layers=1, encoder_lr=1e-2, lr=5e-3, batch_size=4,
+        max_epochs=2, device="cpu", random_state=0,
+    ).fit(waves, y)
+    after = clf.module_.encoder.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    top = "encoder.layers.1." if kind != "whisper" else "layers.1."
+    assert changed and all(k.startswith(top) or "layer_norm" in k for k in changed), changed
+    assert any(k.startswith(top) for k in changed)
+    # the cached, shared encoder was not touched
+    shared = load_encoder(tiny(kind)).model.state_dict()
+    assert all(torch.equal(before[k], shared[k]) for k in before)
+    lr_of = {id(p): g["lr"] for g in clf.net_.optimizer_.param_groups for p in g["params"]}
+    assert lr_of[id(clf.module_.trainable[0].fc2.weight if kind == "whisper" else
+                     clf.module_.trainable[0].feed_forward.output_dense.weight)] == 1e-2
+    assert lr_of[id(clf.module_.output.weight)] == 5e-3
+    proba = clf.predict_proba(waves)
+    assert proba.shape == (8, 2) and set(clf.predict(waves)) <= {"ang", "sad"}
+
+
+def test_classifier_head_only_and_pickle(tiny):
+    from skser.models import SpeechEncoderClassifier
+
+    waves, y = _labelled()
+    clf = SpeechEncoderClassifier(
+        tiny("wavlm"), n_trainable_layers=0, pooling="attentive_stats", batch_size=4,
+        max_epochs=1, device="cpu", random_state=0,
+    ).fit(waves, y)
+    assert not any(p.requires_grad for p in clf.module_.encoder.parameters())
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(waves), clf.predict_proba(waves), atol=1e-5)
+    with pytest.raises(ParameterError, match="n_trainable_layers=5"):
+        clone(clf).set_params(n_trainable_layers=5).fit(waves, y)

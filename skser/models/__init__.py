@@ -10,6 +10,7 @@ when present and on CPU otherwise.
 
 from ._base import BaseNeuralClassifier, count_parameters
 from ._cnn import CNN1D, CNN2D, CNN1DModule, CNN2DModule
+from ._encoder_classifier import SpeechEncoderClassifier
 from ._fusion import FusionNet, FusionNetModule
 from ._lightsernet import LightSERNet, LightSERNetModule
 from ._losses import FocalLoss
@@ -28,6 +29,7 @@ __all__ = [
     "LightSERNet",
     "LightSERNetModule",
     "SpecAugment",
+    "SpeechEncoderClassifier",
     "TIMNet",
     "TIMNetModule",
     "count_parameters",
