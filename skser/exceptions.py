@@ -25,6 +25,7 @@ __all__ = [
     "ModelVersionWarning",
     "SpeakerOverlapWarning",
     "AudioInputWarning",
+    "EncoderUnavailableError",
 ]
 
 
@@ -92,4 +93,11 @@ class AudioInputWarning(UserWarning):
     E.g. a fixed ``duration`` that crops recordings to less than half their
     length, or a 2-D array whose few rows look like the channels of one
     recording.
+    """
+
+
+class EncoderUnavailableError(SkserError, OSError):
+    """A pretrained speech encoder that is neither a local folder nor cached, with the Hub offline.
+
+    The message says how to download it on a connected machine and pass its folder.
     """
