@@ -44,6 +44,8 @@ _LAZY = {
     "TIMNet": "skser.models",
     "CNN1D": "skser.models",
     "CNN2D": "skser.models",
+    "SpectrogramCNN": "skser.models",
+    "SpectrogramImage": "skser.features",
     "WaveformAugmenter": "skser.augmentation",
 }
 

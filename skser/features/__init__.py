@@ -13,5 +13,6 @@ from ._load_audio import LoadAudio
 from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
+from ._spectrogram_image import SpectrogramImage
 
-__all__ = ["Functionals", "LoadAudio", "LogMel", "LowLevel", "MFCC", "frame_lengths", "frame_mask"]
+__all__ = ["Functionals", "LoadAudio", "LogMel", "LowLevel", "MFCC", "SpectrogramImage", "frame_lengths", "frame_mask"]

@@ -13,6 +13,7 @@ from ._cnn import CNN1D, CNN2D, CNN1DModule, CNN2DModule
 from ._lightsernet import LightSERNet, LightSERNetModule
 from ._losses import FocalLoss
 from ._specaugment import SpecAugment, spec_augment
+from ._spectrogram_cnn import SpectrogramCNN, SpectrogramCNNModule
 from ._timnet import TIMNet, TIMNetModule
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "LightSERNet",
     "LightSERNetModule",
     "SpecAugment",
+    "SpectrogramCNN",
+    "SpectrogramCNNModule",
     "TIMNet",
     "TIMNetModule",
     "count_parameters",
