@@ -192,7 +192,8 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         if X.ndim != 3:
             raise ValueError(
                 "SpectrogramImage expects frame-level features of shape (n_samples, n_frames, "
-                f"n_features) (e.g. LogMel output); got {X.ndim}-D input of shape {X.shape}."
+                f"n_features) (e.g. LogMel output); got {X.ndim}-D input of shape {X.shape}. "
+                "Reshape your data: X[:, :, np.newaxis] for one feature per frame."
             )
         real = frame_mask(X)
         lengths = real.sum(axis=1)
@@ -306,6 +307,8 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        # NaN is accepted only as end-of-utterance padding (whole frames), not as
+        # missing values, so allow_nan stays False.
         tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

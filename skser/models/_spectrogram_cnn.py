@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 from skorch.callbacks import Callback
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 from torch import nn
 
@@ -186,15 +186,16 @@ def _from_pretrained(ident: str) -> nn.Module:
         raise _unavailable(ident, str(exc).splitlines()[0]) from exc
 
 
-def build_backbone(backbone: str | os.PathLike, *, pretrained: bool, n_channels: int) -> nn.Module:
+def build_backbone(backbone: Any, *, pretrained: bool, n_channels: int) -> nn.Module:
     """A ``transformers`` vision backbone (the model without its classification head).
 
     Parameters
     ----------
-    backbone : str or path-like
+    backbone : str, path-like or transformers.PretrainedConfig
         A name of :data:`BACKBONES`, a local folder written by
         ``save_pretrained`` (of the base model or of a
-        ``*ForImageClassification`` model), or a hub id.
+        ``*ForImageClassification`` model), a hub id, or a configuration
+        (architecture only: ``pretrained`` must be False).
     pretrained : bool
         Load the checkpoint's weights (named architectures: their ImageNet
         hub checkpoint). Otherwise build the architecture randomly
@@ -215,6 +216,18 @@ def build_backbone(backbone: str | os.PathLike, *, pretrained: bool, n_channels:
     """
     from transformers import AutoConfig, AutoModel
 
+    if hasattr(backbone, "to_dict") and hasattr(backbone, "model_type"):
+        if pretrained:
+            raise ParameterError(
+                "backbone is a configuration object, which holds no weights; use "
+                "pretrained=False, or pass a folder or hub id for pretrained weights."
+            )
+        config = type(backbone).from_dict(backbone.to_dict())
+        if hasattr(config, "num_channels"):
+            config.num_channels = n_channels
+        model = AutoModel.from_config(config)
+        _reinitialise(model)
+        return model
     ident = os.fspath(backbone)
     if ident in BACKBONES:
         if pretrained:
@@ -438,11 +451,12 @@ class SpectrogramCNN(BaseNeuralClassifier):
 
     Parameters
     ----------
-    backbone : str or path-like, default="efficientnet-b0"
+    backbone : str, path-like or transformers.PretrainedConfig, default="efficientnet-b0"
         ``"efficientnet-b0"`` .. ``"efficientnet-b7"``, ``"resnet-18"``,
         ``"resnet-34"``, ``"resnet-50"``, ``"convnext-tiny"`` (see
-        :data:`BACKBONES`), a local folder written by ``save_pretrained``, or
-        a hub id.
+        :data:`BACKBONES`), a local folder written by ``save_pretrained``, a
+        hub id, or a ``transformers`` vision configuration (e.g. a small
+        ``ResNetConfig``; with ``pretrained=False``).
     pretrained : bool, default=True
         Load the weights (named architectures: their ImageNet-1k hub
         checkpoint, e.g. ``google/efficientnet-b0``). Offline, only the local
@@ -521,7 +535,7 @@ class SpectrogramCNN(BaseNeuralClassifier):
     _parameter_constraints: dict = {
         **BaseNeuralClassifier._parameter_constraints,
         **SPEC_AUGMENT_CONSTRAINTS,
-        "backbone": [str, os.PathLike],
+        "backbone": [str, os.PathLike, HasMethods(["to_dict"])],
         "pretrained": ["boolean"],
         "hidden": [Interval(Integral, 1, None, closed="left"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -609,7 +623,13 @@ class SpectrogramCNN(BaseNeuralClassifier):
     # -- input ---------------------------------------------------------------
     def _validate_X(self, X: Any, *, reset: bool) -> tuple[np.ndarray, None]:
         """Checked float32 images (n, C, H, W); 3-D input is one channel, 2-D one row."""
-        if np.ndim(X) == 2 or hasattr(X, "columns"):
+        ndim = getattr(X, "ndim", None)
+        if ndim is None:
+            try:
+                ndim = np.asarray(X).ndim
+            except ValueError:  # ragged nested lists: check_array below explains
+                ndim = -1
+        if ndim == 2:
             X = validate_data(self, X, reset=reset, dtype=np.float32)
             X = X[:, None, None, :]
         else:
@@ -656,7 +676,7 @@ class SpectrogramCNN(BaseNeuralClassifier):
         except RuntimeError as exc:
             raise ValueError(
                 f"Images of {height} x {width} pixels are too small for backbone "
-                f"{self.backbone!r} ({str(exc).splitlines()[0]}); use larger images, e.g. "
+                f"{self._backbone_name()} ({str(exc).splitlines()[0]}); use larger images, e.g. "
                 "SpectrogramImage(size=(64, 64)) or more."
             ) from None
         backbone.train()
@@ -684,6 +704,11 @@ class SpectrogramCNN(BaseNeuralClassifier):
         if self.freeze is not None:
             module.stage_modules(self.unfreeze if self.unfreeze == "all" else int(self.unfreeze))
         return module
+
+    def _backbone_name(self) -> str:
+        if isinstance(self.backbone, (str, os.PathLike)):
+            return repr(os.fspath(self.backbone))
+        return type(self.backbone).__name__
 
     def _param_groups(self) -> list[tuple[str, dict]]:
         if self.backbone_lr is None:
