@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from ..exceptions import ParameterError
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
 from ._masking import is_full, masked_mean_time, pooled_lengths, time_mask
 
@@ -153,7 +154,7 @@ class CNN2DModule(nn.Module):
                 t = math.ceil(t / k) if ceil else t // k
         if pooling == "flatten":
             if n_frames is None or f < 1 or t < 1:
-                raise ValueError(
+                raise ParameterError(
                     f"CNN2D(pooling='flatten') needs at least {math.prod(self.pools)} mel bands "
                     f"and frames (the four max pools shrink each by {math.prod(self.pools)}); got "
                     f"{n_features} bands x {n_frames} frames. Use pooling='mean' for shorter input."

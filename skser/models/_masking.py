@@ -37,6 +37,9 @@ def pooled_lengths(lengths: torch.Tensor, kernel: int, ceil: bool) -> torch.Tens
 def masked_mean_time(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     """Mean over the last (time) axis of ``x`` counting only the first ``lengths`` steps.
 
+    Sums and counts are accumulated in float32 whatever the dtype of ``x``
+    (float16/bfloat16 under autocast), and the result is cast back.
+
     Parameters
     ----------
     x : torch.Tensor of shape (batch, ..., n_frames)
@@ -48,10 +51,12 @@ def masked_mean_time(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Ten
     """
     n_frames = x.shape[-1]
     if is_full(lengths, n_frames):
-        return x.mean(dim=-1)
+        return x.mean(dim=-1, dtype=torch.float32).to(x.dtype)
     m = time_mask(lengths.clamp_max(n_frames), n_frames).to(x.dtype)
     m = m.reshape(m.shape[0], *([1] * (x.ndim - 2)), n_frames)
-    return (x * m).sum(dim=-1) / lengths.clamp(1, n_frames).to(x.dtype).reshape(m.shape[:-1])
+    total = (x * m).sum(dim=-1, dtype=torch.float32)
+    count = lengths.clamp(1, n_frames).to(torch.float32).reshape(m.shape[:-1])
+    return (total / count).to(x.dtype)
 
 
 def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -83,10 +88,14 @@ def masked_avg_pool2d_time(
     if is_full(lengths, n_frames):
         out = F.avg_pool2d(x, kernel, kernel, ceil_mode=True)
         return out, None if lengths is None else pooled_lengths(lengths, kernel[0], True)
-    m = time_mask(lengths, n_frames).to(x.dtype)[:, None, :, None]
-    num = F.avg_pool2d(x * m, kernel, kernel, ceil_mode=True)
-    den = F.avg_pool2d(m, (kernel[0], 1), (kernel[0], 1), ceil_mode=True)
-    return num / den.clamp_min(1e-12), pooled_lengths(lengths, kernel[0], True)
+    m = time_mask(lengths, n_frames)[:, None, :, None]
+    num = F.avg_pool2d(x * m.to(x.dtype), kernel, kernel, ceil_mode=True)
+    # Share of real time steps in each window, in float32: 0 (window entirely padding)
+    # or at least 1 / kernel[0]. Clamping at 1 / kernel[0] leaves every real window
+    # exact and turns an all-padding window into 0 / (1 / k) = 0, in any dtype.
+    den = F.avg_pool2d(m.to(torch.float32), (kernel[0], 1), (kernel[0], 1), ceil_mode=True)
+    out = (num.float() / den.clamp_min(1.0 / kernel[0])).to(x.dtype)
+    return out, pooled_lengths(lengths, kernel[0], True)
 
 
 class _MaskedBatchNormMixin:
