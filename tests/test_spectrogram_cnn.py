@@ -346,3 +346,17 @@ def test_fine_tuning_callback_is_only_added_when_freezing():
     cbs = dict(SpectrogramCNN(n_frozen_epochs=3, unfreeze=2)._callbacks(False))
     assert isinstance(cbs["fine_tuning"], _FineTuning)
     assert (cbs["fine_tuning"].n_frozen_epochs, cbs["fine_tuning"].unfreeze) == (3, 2)
+
+
+def test_unpickling_needs_neither_hub_nor_weights_folder(backbone_dirs, images, tmp_path):
+    import shutil
+
+    X, y, _ = images
+    folder = tmp_path / "copy"
+    shutil.copytree(backbone_dirs["resnet"], folder)
+    clf = _fast(backbone=str(folder), pretrained=True).fit(X, y)
+    blob = pickle.dumps(clf)
+    shutil.rmtree(folder)
+    restored = pickle.loads(blob)
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+    assert restored.backbone_config_["model_type"] == "resnet"

@@ -253,6 +253,14 @@ def build_backbone(backbone: Any, *, pretrained: bool, n_channels: int) -> nn.Mo
     return model
 
 
+def _backbone_from_config_dict(config: dict) -> nn.Module:
+    """The architecture of a saved ``config.to_dict()``, weights left as built (no hub access)."""
+    from transformers import AutoConfig, AutoModel
+
+    template = AutoConfig.for_model(config["model_type"])
+    return AutoModel.from_config(type(template).from_dict(config))
+
+
 def _backbone_stages(backbone: nn.Module) -> list[list[str]] | None:
     """Names of the submodules of each stage, stem first; None for other architectures."""
     model_type = getattr(getattr(backbone, "config", None), "model_type", None)
@@ -494,6 +502,9 @@ class SpectrogramCNN(BaseNeuralClassifier):
     classes_ : np.ndarray of shape (n_classes,)
     image_shape_ : tuple of int
         ``(C, H, W)`` of the training images; ``predict`` requires the same.
+    backbone_config_ : dict
+        ``config.to_dict()`` of the backbone: a pickled model is rebuilt from
+        it (and its saved weights) without the hub or the weights folder.
     n_features_in_ : int
         ``C * H * W``.
     net_ : skorch.NeuralNetClassifier
@@ -659,7 +670,13 @@ class SpectrogramCNN(BaseNeuralClassifier):
     # -- network ---------------------------------------------------------------
     def _build_module(self, n_features: int, n_frames: int | None, n_classes: int) -> nn.Module:
         n_channels, height, width = self.image_shape_
-        backbone = build_backbone(self.backbone, pretrained=self.pretrained, n_channels=n_channels)
+        saved_config = getattr(self, "backbone_config_", None)
+        if saved_config is not None:
+            # Unpickling a fitted model: the architecture only, its weights come from the state.
+            backbone = _backbone_from_config_dict(saved_config)
+        else:
+            backbone = build_backbone(self.backbone, pretrained=self.pretrained, n_channels=n_channels)
+            self.backbone_config_ = backbone.config.to_dict()
         stem_channels = getattr(backbone.config, "num_channels", n_channels)
         if stem_channels != n_channels and not (n_channels == 1 and stem_channels == 3):
             raise ValueError(
