@@ -360,3 +360,21 @@ def test_unpickling_needs_neither_hub_nor_weights_folder(backbone_dirs, images, 
     restored = pickle.loads(blob)
     np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
     assert restored.backbone_config_["model_type"] == "resnet"
+
+
+def test_stages_of_efficientnet_and_convnext(images):
+    X, y, _ = images
+    eff = _fast(backbone=_tiny_efficientnet_config(), pretrained=False, n_frozen_epochs=0,
+                unfreeze=1).fit(X, y)
+    stages = eff.module_.stages
+    assert len(stages) == 8 and stages[0] == ["embeddings"]
+    assert stages[-1][-2:] == ["encoder.top_conv", "encoder.top_bn"]
+    n_blocks = len(eff.module_.backbone.encoder.blocks)
+    assert sum(len(s) for s in stages[1:]) - 2 == n_blocks
+    convnext = transformers.ConvNextConfig(hidden_sizes=[8, 16, 16, 32], depths=[1, 1, 1, 1])
+    clf = _fast(backbone=convnext, pretrained=False, n_frozen_epochs=0, unfreeze=1).fit(X, y)
+    trainable = {n for n, p in clf.module_.named_parameters() if p.requires_grad}
+    assert trainable == {
+        n for n, _ in clf.module_.named_parameters()
+        if n.startswith(("head.", "backbone.encoder.stages.3.", "backbone.layernorm."))
+    }
