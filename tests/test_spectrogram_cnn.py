@@ -378,3 +378,23 @@ def test_stages_of_efficientnet_and_convnext(images):
         n for n, _ in clf.module_.named_parameters()
         if n.startswith(("head.", "backbone.encoder.stages.3.", "backbone.layernorm."))
     }
+
+
+def test_pipeline_from_waveforms():
+    from sklearn.pipeline import make_pipeline
+
+    from skser.features import LogMel
+
+    rng = np.random.default_rng(0)
+    t = np.arange(8000) / 16000
+    waves = [np.sin(2 * np.pi * f * t).astype(np.float32) + 0.01 * rng.standard_normal(8000).astype(np.float32)
+             for f in (200, 200, 200, 2000, 2000, 2000)]
+    y = np.array(["low"] * 3 + ["high"] * 3, dtype=object)
+    pipe = make_pipeline(
+        LogMel(n_mels=32),
+        SpectrogramImage(size=(32, 32), channels="single"),
+        _fast(backbone=_tiny_resnet_config(), pretrained=False, freeze=None, max_epochs=2),
+    )
+    pipe.fit(waves, y)
+    assert pipe[-1].image_shape_ == (1, 32, 32)
+    assert pipe.predict_proba(waves).shape == (6, 2)
