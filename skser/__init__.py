@@ -49,6 +49,8 @@ _LAZY = {
     "CNN1D": "skser.models",
     "CNN2D": "skser.models",
     "SERNet": "skser.models",
+    "SpectrogramCNN": "skser.models",
+    "SpectrogramImage": "skser.features",
     "WaveformAugmenter": "skser.augmentation",
     "SpeakerNormalizer": "skser.preprocessing",
     "make_default_classifier": "skser._default",

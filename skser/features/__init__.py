@@ -16,6 +16,7 @@ from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
 from ._prosody import Prosody
+from ._spectrogram_image import SpectrogramImage
 
 __all__ = [
     "FeatureBundle",
@@ -26,6 +27,7 @@ __all__ = [
     "LowLevel",
     "MFCC",
     "Prosody",
+    "SpectrogramImage",
     "SpeechEncoder",
     "Wav2Vec2Embedder",
     "frame_lengths",

@@ -16,6 +16,7 @@ from ._lightsernet import LightSERNet, LightSERNetModule
 from ._losses import FocalLoss
 from ._sernet import SERNet, SERNetCodeModule, SERNetModule, plot_attention
 from ._specaugment import SpecAugment, spec_augment
+from ._spectrogram_cnn import SpectrogramCNN, SpectrogramCNNModule
 from ._timnet import TIMNet, TIMNetModule
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "SERNetModule",
     "SpecAugment",
     "SpeechEncoderClassifier",
+    "SpectrogramCNN",
+    "SpectrogramCNNModule",
     "TIMNet",
     "TIMNetModule",
     "count_parameters",
