@@ -41,27 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="speaker-independent evaluation of skser's default system on RAVDESS",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Evaluate skser.make_default_classifier() (MFCC+deltas and low-level
-"
-            "descriptor functionals -> per-speaker normalisation -> logistic regression)
-"
-            "with leave-one-speaker-out cross-validation, print UAR, WA, macro-F1 and
-"
-            "ROC AUC with the protocol, and write the confusion matrix as a PNG.
-
-"
-            "The corpus is read from --data, else from the data home (--data-home,
-"
-            "$SKSER_DATA or ~/skser_data): any folder in it that holds the corpus's
-"
-            "layout (EMO-DB: wav/, e.g. emodb/, emodb-2s/; RAVDESS: Actor_01/ ...). With
-"
-            "several copies the one named <corpus>/, else the largest, is used, and the
-"
-            "others are listed. An absent corpus is downloaded from the official host
-"
-            "(RAVDESS: Zenodo, about 200 MB) into --data-home or ~/skser_data, never
-"
+            "Evaluate skser.make_default_classifier() (MFCC+deltas and low-level\n"
+            "descriptor functionals -> per-speaker normalisation -> logistic regression)\n"
+            "with leave-one-speaker-out cross-validation, print UAR, WA, macro-F1 and\n"
+            "ROC AUC with the protocol, and write the confusion matrix as a PNG.\n\n"
+            "The corpus is read from --data, else from the data home (--data-home,\n"
+            "$SKSER_DATA or ~/skser_data): any folder in it that holds the corpus's\n"
+            "layout (EMO-DB: wav/, e.g. emodb/, emodb-2s/; RAVDESS: Actor_01/ ...). With\n"
+            "several copies the one named <corpus>/, else the largest, is used, and the\n"
+            "others are listed. An absent corpus is downloaded from the official host\n"
+            "(RAVDESS: Zenodo, about 200 MB) into --data-home or ~/skser_data, never\n"
             "into $SKSER_DATA."
         ),
     )
