@@ -311,9 +311,6 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         worker.set_params(n_jobs=None, verbose=0, memory=None)
         return worker
 
-    def _features_of_row(self, item: Any, row: int) -> np.ndarray:
-        return self._features_of_waveform(prepare_waveform(item, self.sr, row))
-
     def _measured_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
         """Features of one row, checked finite, and its length in samples at ``sr``."""
         y = prepare_waveform(item, self.sr, row)
