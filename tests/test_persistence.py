@@ -445,3 +445,11 @@ def test_the_documented_save_load_example_runs(doc, section, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     exec(compile(code, f"{doc} ({section})", "exec"), {})
     assert (tmp_path / "model.skser").is_file()
+
+
+def test_integer_labels_are_listed_in_the_manifest(tmp_path):
+    y = np.array([3, 1, 2] * 4)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(_vectors(), y)
+    path = save(model, tmp_path / "ints.skser")
+    assert read_manifest(path)["classes"] == [1, 2, 3]
+    np.testing.assert_array_equal(load(path).predict(_vectors()), model.predict(_vectors()))
