@@ -453,3 +453,12 @@ def test_integer_labels_are_listed_in_the_manifest(tmp_path):
     path = save(model, tmp_path / "ints.skser")
     assert read_manifest(path)["classes"] == [1, 2, 3]
     np.testing.assert_array_equal(load(path).predict(_vectors()), model.predict(_vectors()))
+
+
+def test_an_attribute_skops_cannot_store_fails_before_writing(tmp_path):
+    model = LogisticRegression().fit(_vectors(), LABELS)
+    model.extra_ = (i for i in range(3))  # a generator: no format can store it
+    path = tmp_path / "bad.skser"
+    with pytest.raises(ModelFileError, match="skops cannot represent.*Nothing was written"):
+        save(model, path)
+    assert list(tmp_path.iterdir()) == []
