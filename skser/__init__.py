@@ -12,7 +12,7 @@ metrics
 datasets
     Corpus loaders and fetchers with one emotion vocabulary.
 models
-    Neural classifiers (LightSERNet, TIMNet, CNN1D, CNN2D) on skorch.
+    Neural classifiers (LightSERNet, TIMNet, CNN1D, CNN2D, SERNet) on skorch.
 augmentation
     Waveform augmentation as an imbalanced-learn sampler (fit-time only).
 io
@@ -48,7 +48,13 @@ _LAZY = {
     "TIMNet": "skser.models",
     "CNN1D": "skser.models",
     "CNN2D": "skser.models",
+    "SERNet": "skser.models",
+    "SpectrogramCNN": "skser.models",
+    "SpectrogramImage": "skser.features",
     "WaveformAugmenter": "skser.augmentation",
+    "SpeakerNormalizer": "skser.preprocessing",
+    "make_default_classifier": "skser._default",
+    "Prosody": "skser.features",
 }
 
 

@@ -24,6 +24,8 @@ __all__ = [
     "UnmatchedFilesWarning",
     "ModelVersionWarning",
     "SpeakerOverlapWarning",
+    "AudioInputWarning",
+    "EncoderUnavailableError",
 ]
 
 
@@ -83,3 +85,19 @@ class UnmatchedFilesWarning(UserWarning):
 
 class SpeakerOverlapWarning(UserWarning):
     """A speaker's utterances are in both the training and the test set of a fold."""
+
+
+class AudioInputWarning(UserWarning):
+    """Audio input that is used, but probably not as meant.
+
+    E.g. a fixed ``duration`` that crops recordings to less than half their
+    length, or a 2-D array whose few rows look like the channels of one
+    recording.
+    """
+
+
+class EncoderUnavailableError(SkserError, OSError):
+    """A pretrained speech encoder that is neither a local folder nor cached, with the Hub offline.
+
+    The message says how to download it on a connected machine and pass its folder.
+    """
