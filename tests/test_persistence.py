@@ -83,6 +83,9 @@ RECIPES = {
     "SpeechEncoder": lambda cls, tmp: (cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
     "Wav2Vec2Embedder": lambda cls, tmp: (
         cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
+    "SpeechEncoderClassifier": lambda cls, tmp: (
+        cls(_tiny_encoder(tmp), n_trainable_layers=1), _waveforms(), {}, {}),
+    "Prosody": lambda cls, tmp: (cls(), _waveforms(4, seconds=0.5), {}, {}),
 }
 
 
