@@ -66,6 +66,17 @@ def _tiny_encoder(tmp_path: Path) -> str:
     return str(make_tiny_encoder("wav2vec2", tmp_path))
 
 
+def _tiny_resnet(tmp_path: Path) -> str:
+    """A tiny random ResNet checkpoint folder (as save_pretrained writes it)."""
+    import transformers
+
+    config = transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 16, 32],
+                                       depths=[1, 1, 1, 1], layer_type="basic")
+    folder = tmp_path / "tiny-resnet"
+    transformers.ResNetModel(config).save_pretrained(folder)
+    return str(folder)
+
+
 #: Estimators that need more than a default instance and one of the generic inputs:
 #: name -> recipe(cls, tmp_path) -> (estimator, X, fit kwargs, predict/transform kwargs).
 RECIPES = {
@@ -76,7 +87,7 @@ RECIPES = {
     "SERNet": lambda cls, tmp: (
         cls(size="small", validation_fraction=None), _frames(12, 30, 268), {}, {}),
     "SpectrogramCNN": lambda cls, tmp: (
-        cls(backbone="resnet-18", pretrained=False),
+        cls(backbone=_tiny_resnet(tmp), hidden=16),
         np.random.default_rng(0).standard_normal((12, 3, 32, 32)).astype(np.float32), {}, {}),
     "SpeakerNormalizer": lambda cls, tmp: (
         cls(min_utterances=2), _vectors(), {"groups": SPEAKERS}, {"groups": SPEAKERS}),
