@@ -46,6 +46,7 @@ _LAZY = {
     "CNN2D": "skser.models",
     "WaveformAugmenter": "skser.augmentation",
     "Prosody": "skser.features",
+    "SERNetFeatures": "skser.features",
 }
 
 

@@ -14,6 +14,7 @@ from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
 from ._prosody import Prosody
+from ._sernet_features import SERNetFeatures
 
 __all__ = [
     "Functionals",
@@ -22,6 +23,7 @@ __all__ = [
     "LowLevel",
     "MFCC",
     "Prosody",
+    "SERNetFeatures",
     "frame_lengths",
     "frame_mask",
 ]
