@@ -498,33 +498,38 @@ def refine_periods(y: np.ndarray, times: np.ndarray, runs: np.ndarray) -> np.nda
     typical = float(np.median(rough[same]))
     width = max(int(round(typical)), 4)
     reach = max(2, int(round(0.15 * typical)))
-    padded = np.concatenate([np.asarray(y, np.float32), np.zeros(1, np.float32)])
-    outside = padded.shape[0] - 1  # index of the zero sample
-
-    def gather(idx: np.ndarray) -> np.ndarray:
-        return padded[np.where((idx >= 0) & (idx < outside), idx, outside)]
-
-    offsets = np.arange(width) - width // 2
     steps = np.arange(-reach - 1, reach + 2)
     pairs_all = np.flatnonzero(same)
-    # Blocks of pairs keep the (pairs, lags, width) array small on long audio.
-    block = max(1, (1 << 20) // (width * steps.shape[0]))
+    # Zeros around the signal, so that every window below is in range.
+    left_pad = width + 1
+    right_pad = int(np.ceil(rough[same].max())) + reach + width + 4
+    padded = np.pad(np.asarray(y, np.float32), (left_pad, right_pad))
+    span = width + steps.shape[0] - 1
+    # Blocks of pairs keep the arrays small on long audio.
+    block = max(1, (1 << 20) // span)
     for begin in range(0, pairs_all.shape[0], block):
         pairs = pairs_all[begin : begin + block]
-        start = np.rint(times[pairs]).astype(np.int64)[:, None] + offsets
-        lags = np.rint(rough[pairs]).astype(np.int64)[:, None] + steps
-        a, b = gather(start), gather(start[:, None, :] + lags[:, :, None])
+        first = np.rint(times[pairs]).astype(np.int64) - width // 2 + left_pad
+        lag_low = np.rint(rough[pairs]).astype(np.int64) + steps[0]
+        a = padded[first[:, None] + np.arange(width)]
+        segment = padded[(first + lag_low)[:, None] + np.arange(span)]
+        b = np.lib.stride_tricks.sliding_window_view(segment, width, axis=1)
         num = np.einsum("nw,nlw->nl", a, b)
-        energy = (a * a).sum(axis=1)[:, None] * (b * b).sum(axis=2)
+        cumulative = np.concatenate(
+            [np.zeros((pairs.shape[0], 1)), np.cumsum(segment.astype(np.float64) ** 2, axis=1)],
+            axis=1,
+        )
+        energy_b = cumulative[:, width:] - cumulative[:, :-width]
+        energy = (a.astype(np.float64) ** 2).sum(axis=1)[:, None] * energy_b
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(energy > 0, num / np.sqrt(energy), 0.0)
+            r = np.where(energy > 1e-20, num / np.sqrt(energy), 0.0)
         best = r[:, 1:-1].argmax(axis=1) + 1
         rows = np.arange(pairs.shape[0])
         left, mid, right = r[rows, best - 1], r[rows, best], r[rows, best + 1]
         curvature = left - 2.0 * mid + right
         with np.errstate(divide="ignore", invalid="ignore"):
             shift = np.where(curvature < 0, 0.5 * (left - right) / curvature, 0.0)
-        periods[pairs] = lags[rows, best] + np.clip(shift, -0.5, 0.5)
+        periods[pairs] = lag_low + best + np.clip(shift, -0.5, 0.5)
     return periods
 
 

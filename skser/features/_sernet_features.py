@@ -204,7 +204,8 @@ class SERNetFeatures(BaseFrameTransformer):
                 track = analysis[2]
                 tracks = np.stack([track.f0, track.voicing, analysis[3]], axis=1)
             else:
-                tracks = np.broadcast_to(prosody._functionals(*analysis), (n_frames, 20))
+                stats = prosody._functionals(*analysis)
+                tracks = np.broadcast_to(stats, (n_frames, stats.shape[0]))
             blocks.append(tracks)
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
