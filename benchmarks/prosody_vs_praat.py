@@ -81,7 +81,7 @@ def agreement(ours: np.ndarray, praat: np.ndarray) -> dict[str, str]:
     defined = np.isfinite(praat[:, 0]) & (praat[:, 0] > 0)
     rel = np.abs(ours[defined, 0] / praat[defined, 0] - 1)
     out["F0 within 5 %"] = f"{(rel <= 0.05).mean():.1%} ({defined.sum()})"
-    out["median |ΔF0|/F0"] = f"{np.median(rel):.2%}"
+    out["median relative F0 difference"] = f"{np.median(rel):.2%}"
     for col, name in enumerate(("jitter", "shimmer", "HNR"), start=1):
         ok = np.isfinite(praat[:, col])
         rho = spearmanr(ours[ok, col], praat[ok, col]).statistic
