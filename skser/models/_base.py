@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 from numbers import Integral, Real
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -32,10 +34,12 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler
 from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
+from skorch.history import History
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..exceptions import ParameterError
 from ..features._base import frame_mask
 from ._losses import FocalLoss
 from ._schedules import LightSERNetDecay, WarmupCosine
@@ -78,6 +82,31 @@ def count_parameters(module: nn.Module, *, bn_statistics: bool = True) -> int:
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
                 n += m.running_mean.numel() + m.running_var.numel()
     return n
+
+
+def _is_fitted_name(name: str) -> bool:
+    """Attributes that ``fit`` sets: ``name_`` (scikit-learn convention) and ``_module_args``."""
+    return (name.endswith("_") and not name.startswith("__")) or name == "_module_args"
+
+
+def _missing_label_rows(y: np.ndarray) -> np.ndarray:
+    """Indices of labels that are None, NaN, NaT or ``pd.NA``."""
+    import pandas as pd
+
+    return np.flatnonzero(pd.isna(y))
+
+
+def _to_builtins(obj: Any) -> Any:
+    """``obj`` with numpy/torch scalars and arrays turned into Python scalars and lists."""
+    if isinstance(obj, dict):
+        return {str(k): _to_builtins(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_builtins(v) for v in obj]
+    if isinstance(obj, (np.generic, np.ndarray)):
+        return obj.tolist()
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().tolist()
+    return obj
 
 
 def _softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -147,6 +176,7 @@ class _SkserNet(NeuralNetClassifier):
     augment_generator_: torch.Generator | None = None
     penalty_: tuple[float, float] | None = None
     amp_: bool = False
+    amp_dtype_: torch.dtype = torch.float16
     scaler_: Any = None
 
     def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
@@ -173,25 +203,36 @@ class _SkserNet(NeuralNetClassifier):
         return loss
 
     def train_step(self, batch, **fit_params):
+        """One optimisation step; with ``amp_`` under autocast and a gradient scaler.
+
+        The scaler unscales the gradients (``scaler.unscale_``) before
+        ``on_grad_computed`` fires, so callbacks (gradient clipping, norm
+        logging) see gradients in their true units; ``scaler.step`` then
+        skips the step when they hold inf/NaN.
+        """
         if not self.amp_:
             return super().train_step(batch, **fit_params)
+        device_type = torch.device(self.device).type
         if self.scaler_ is None:
-            self.scaler_ = torch.amp.GradScaler("cuda")
+            self.scaler_ = torch.amp.GradScaler(device_type)
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         self._zero_grad_optimizer()
-        with torch.autocast(device_type="cuda", dtype=torch.float16):
+        with torch.autocast(device_type=device_type, dtype=self.amp_dtype_):
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         self.scaler_.scale(loss).backward()
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
+        for optimizer in optimizers:
+            self.scaler_.unscale_(optimizer)
         self.notify(
             "on_grad_computed",
             named_parameters=TeeGenerator(self.get_all_learnable_params()),
             batch=batch,
             training=True,
         )
-        for name in self._optimizers:
-            self.scaler_.step(getattr(self, name + "_"))
+        for optimizer in optimizers:
+            self.scaler_.step(optimizer)
         self.scaler_.update()
         return {"loss": loss, "y_pred": y_pred}
 
@@ -201,18 +242,37 @@ class _SkserNet(NeuralNetClassifier):
         return state
 
 
+@contextlib.contextmanager
+def _seeded_rng(device: str, seed: int) -> Iterator[None]:
+    """Fork and seed the torch generators that training on ``device`` draws from.
+
+    The CPU default generator (initialisation, shuffling, CPU dropout) and,
+    when training on CUDA, that one device's default generator (GPU dropout)
+    are saved, seeded with ``seed`` and restored on exit. Unlike
+    :func:`torch.manual_seed`, no other generator (other CUDA devices, MPS) is
+    touched, and no CUDA context is created when training on the CPU.
+    """
+    cuda_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda_devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
 def _resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
+        raise ParameterError(
             f"device={device!r} was asked for but CUDA is not available on this machine; "
             "use device='auto' (CUDA when present, else CPU) or device='cpu'."
         )
     try:
         torch.device(device)
     except RuntimeError as exc:
-        raise ValueError(
+        raise ParameterError(
             f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
         ) from exc
     return device
@@ -351,12 +411,20 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
 
     def _encode_y(self, y: Any) -> np.ndarray:
         y = column_or_1d(y, warn=True)
+        missing = _missing_label_rows(y)
+        if missing.size:
+            row = int(missing[0])
+            raise ParameterError(
+                f"y has a missing label ({y[row]}) at row {row} ({missing.size} missing in "
+                "all); every training sample needs a label: drop those rows or label them "
+                "before fit."
+            )
         check_classification_targets(y)
         if self.classes is not None:
             classes = np.unique(np.asarray(self.classes))
             unknown = np.setdiff1d(np.unique(y), classes)
             if unknown.size:
-                raise ValueError(
+                raise ParameterError(
                     f"y contains labels {unknown.tolist()} that are not in classes={classes.tolist()}."
                 )
         else:
@@ -376,7 +444,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             for label, w in values.items():
                 pos = np.flatnonzero(self.classes_ == label)
                 if pos.size == 0:
-                    raise ValueError(
+                    raise ParameterError(
                         f"{name} names label {label!r}, which is not one of the classes "
                         f"{self.classes_.tolist()}."
                     )
@@ -384,7 +452,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             return out
         out = np.asarray(values, dtype=np.float64).ravel()
         if out.shape != (n,):
-            raise ValueError(
+            raise ParameterError(
                 f"{name} must have one value per class ({n}, in the order of classes_); "
                 f"got {out.shape[0]} values."
             )
@@ -482,7 +550,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             groups = column_or_1d(groups)
             check_consistent_length(y_enc, groups)
             if np.unique(groups).size < 2:
-                raise ValueError("validation_fraction with groups needs at least 2 distinct groups.")
+                raise ParameterError("validation_fraction with groups needs at least 2 distinct groups.")
             splitter = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed)
             return next(splitter.split(idx, y_enc, groups))
         try:
@@ -515,7 +583,24 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
+
+        Notes
+        -----
+        ``fit`` is transactional: the work happens on a scratch copy of the
+        estimator (parameters only), and its fitted attributes replace this
+        estimator's all at once when training has succeeded. A ``fit`` that
+        raises leaves the previous fit (or the unfitted state) untouched.
         """
+        trial = object.__new__(type(self))
+        trial.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_fitted_name(k)})
+        trial._fit(X, y, groups)
+        for name in [k for k in self.__dict__ if _is_fitted_name(k)]:
+            delattr(self, name)
+        self.__dict__.update({k: v for k, v in trial.__dict__.items() if _is_fitted_name(k)})
+        return self
+
+    def _fit(self, X: Any, y: Any, groups: Any) -> None:
+        """The body of :meth:`fit`, run on a scratch copy that ``fit`` then adopts."""
         x, lengths = self._validate_X(X, reset=True)
         check_consistent_length(x, y)
         y_enc = self._encode_y(y)
@@ -540,29 +625,17 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             train_ds = _BatchDataset(x, lengths, y_enc, trim)
             train_split = None
 
-        cuda_devices = []
-        if device.startswith("cuda"):
-            cuda_devices = [torch.device(device).index or 0]
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(seed)
-            module = self._build_module(x.shape[-1], n_frames, n_classes)
-            net = _SkserNet(
-                module=module,
-                criterion=self._make_criterion(y_enc if not has_valid else y_enc[tr]),
-                optimizer=_OPTIMIZERS[self.optimizer],
-                lr=self.lr,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
+        module_args = {"n_features": int(x.shape[-1]), "n_frames": n_frames, "n_classes": n_classes}
+        with _seeded_rng(device, seed):
+            module = self._build_module(**module_args)
+            net = self._make_net(
+                module,
+                self._make_criterion(y_enc if not has_valid else y_enc[tr]),
+                device,
+                n_classes,
                 train_split=train_split,
                 callbacks=self._callbacks(has_valid),
-                classes=list(range(n_classes)),
-                predict_nonlinearity=_softmax,
-                iterator_train__shuffle=True,
-                iterator_train__collate_fn=_whole_batch,
-                iterator_valid__collate_fn=_whole_batch,
-                device=device,
                 verbose=int(self.verbose),
-                **self._optimizer_kwargs(),
             )
             aug = self._spec_augment()
             if aug is not None and aug.active:
@@ -581,7 +654,114 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
                 net.augment_generator_ = None  # not picklable state; training is over
         self.net_ = net
         self.n_params_ = count_parameters(net.module_)
-        return self
+        self._module_args = module_args
+
+    def _make_net(
+        self,
+        module: nn.Module,
+        criterion: nn.Module,
+        device: str,
+        n_classes: int,
+        *,
+        train_split: Any = None,
+        callbacks: list | None = None,
+        verbose: int = 0,
+    ) -> _SkserNet:
+        """The skorch net around ``module`` (not yet initialised)."""
+        return _SkserNet(
+            module=module,
+            criterion=criterion,
+            optimizer=_OPTIMIZERS[self.optimizer],
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            train_split=train_split,
+            callbacks=callbacks or [],
+            classes=list(range(n_classes)),
+            predict_nonlinearity=_softmax,
+            iterator_train__shuffle=True,
+            iterator_train__collate_fn=_whole_batch,
+            iterator_valid__collate_fn=_whole_batch,
+            device=device,
+            verbose=verbose,
+            **self._optimizer_kwargs(),
+        )
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self) -> dict:
+        """Picklable state free of torch and skorch objects (see :meth:`__setstate__`).
+
+        The fitted skorch net ``net_`` is replaced by ``state["_skser_net"]``::
+
+            {
+                "format": 1,
+                "module_args": {"n_features": int, "n_frames": int | None, "n_classes": int},
+                "module_state": {name: np.ndarray, ...},  # module.state_dict() on CPU
+                "criterion": {"gamma": float, "label_smoothing": float,
+                              "weight": np.ndarray | None, "alpha": np.ndarray | None},
+                "history": [{...}, ...],  # skorch History as lists/dicts of Python scalars
+            }
+
+        Every other entry is the estimator's ``__dict__`` as it is (parameters
+        as given, fitted attributes such as ``classes_`` as numpy arrays or
+        Python scalars, and ``_sklearn_version``).
+        """
+        state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
+        net = state.pop("net_", None)
+        if net is None:
+            return state
+        module_args = state.pop("_module_args")
+        crit = net.criterion_
+        state["_skser_net"] = {
+            "format": 1,
+            "module_args": dict(module_args),
+            "module_state": {
+                k: v.detach().cpu().numpy().copy() for k, v in net.module_.state_dict().items()
+            },
+            "criterion": {
+                "gamma": float(crit.gamma),
+                "label_smoothing": float(crit.label_smoothing),
+                "weight": None if crit.weight is None else crit.weight.detach().cpu().numpy().copy(),
+                "alpha": None if crit.alpha is None else crit.alpha.detach().cpu().numpy().copy(),
+            },
+            "history": _to_builtins(list(net.history)),
+        }
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore from :meth:`__getstate__`: rebuild the module, load its weights, make ``net_``.
+
+        The module is rebuilt by ``_build_module(**module_args)`` (with the
+        torch RNG forked, so loading never moves the caller's random stream)
+        and put on ``device_``; a model trained on CUDA loads on the CPU
+        when this machine has no CUDA, and ``device_`` then says ``"cpu"``.
+        """
+        state = dict(state)
+        saved = state.pop("_skser_net", None)
+        super().__setstate__(state)
+        if saved is None:
+            return
+        device = self.device_
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            device = "cpu"
+        args = dict(saved["module_args"])
+        with torch.random.fork_rng(devices=[]):
+            module = self._build_module(**args)
+        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in saved["module_state"].items()})
+        crit_state = saved["criterion"]
+        criterion = FocalLoss(
+            weight=None if crit_state["weight"] is None else torch.from_numpy(np.array(crit_state["weight"])),
+            gamma=crit_state["gamma"],
+            alpha=None if crit_state["alpha"] is None else torch.from_numpy(np.array(crit_state["alpha"])),
+            label_smoothing=crit_state["label_smoothing"],
+        )
+        net = self._make_net(module, criterion, device, args["n_classes"])
+        net.initialize()
+        net.history = History(saved["history"])
+        module.eval()
+        self.net_ = net
+        self.device_ = device
+        self._module_args = args
 
     def _spec_augment(self) -> SpecAugment | None:
         if self._input_kind != "sequence":

@@ -12,8 +12,9 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from ..exceptions import ParameterError
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
-from ._masking import is_full, masked_mean_time, pooled_lengths, time_mask
+from ._masking import MaskedBatchNorm2d, is_full, masked_mean_time, pooled_lengths, time_mask
 
 __all__ = ["CNN1D", "CNN2D", "CNN1DModule", "CNN2DModule"]
 
@@ -113,7 +114,7 @@ class CNN2DModule(nn.Module):
     ceil-mode pools and a mean over the real time steps of the last map
     (64 x mel' features), so any length works and padded frames are masked
     (zeroed after every ReLU, which max pooling of non-negative values then
-    ignores).
+    ignores); in training, batch-norm statistics count real frames only.
 
     Parameters
     ----------
@@ -146,14 +147,14 @@ class CNN2DModule(nn.Module):
         t = n_frames
         for c_out, k in zip(self.channels, self.pools):
             self.convs.append(nn.Conv2d(c_in, c_out, 3, padding=1))
-            self.bns.append(nn.BatchNorm2d(c_out))
+            self.bns.append(MaskedBatchNorm2d(c_out, time_axis=3))
             c_in = c_out
             f = math.ceil(f / k) if ceil else f // k
             if t is not None:
                 t = math.ceil(t / k) if ceil else t // k
         if pooling == "flatten":
             if n_frames is None or f < 1 or t < 1:
-                raise ValueError(
+                raise ParameterError(
                     f"CNN2D(pooling='flatten') needs at least {math.prod(self.pools)} mel bands "
                     f"and frames (the four max pools shrink each by {math.prod(self.pools)}); got "
                     f"{n_features} bands x {n_frames} frames. Use pooling='mean' for shorter input."
@@ -174,9 +175,10 @@ class CNN2DModule(nn.Module):
         ceil = self.pooling == "mean"
         masked = ceil and not is_full(lengths, h.shape[-1])
         for conv, bn, k in zip(self.convs, self.bns, self.pools):
-            h = F.relu(bn(conv(h)))
+            mask = time_mask(lengths, h.shape[-1]) if masked else None
+            h = F.relu(bn(conv(h), mask if self.training else None))
             if masked:
-                h = h * time_mask(lengths, h.shape[-1]).to(h.dtype)[:, None, None, :]
+                h = h * mask.to(h.dtype)[:, None, None, :]
                 lengths = pooled_lengths(lengths, k, ceil=True)
             elif lengths is not None:
                 lengths = pooled_lengths(lengths, k, ceil=ceil)

@@ -37,6 +37,9 @@ def pooled_lengths(lengths: torch.Tensor, kernel: int, ceil: bool) -> torch.Tens
 def masked_mean_time(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     """Mean over the last (time) axis of ``x`` counting only the first ``lengths`` steps.
 
+    Sums and counts are accumulated in float32 whatever the dtype of ``x``
+    (float16/bfloat16 under autocast), and the result is cast back.
+
     Parameters
     ----------
     x : torch.Tensor of shape (batch, ..., n_frames)
@@ -48,10 +51,12 @@ def masked_mean_time(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Ten
     """
     n_frames = x.shape[-1]
     if is_full(lengths, n_frames):
-        return x.mean(dim=-1)
+        return x.mean(dim=-1, dtype=torch.float32).to(x.dtype)
     m = time_mask(lengths.clamp_max(n_frames), n_frames).to(x.dtype)
     m = m.reshape(m.shape[0], *([1] * (x.ndim - 2)), n_frames)
-    return (x * m).sum(dim=-1) / lengths.clamp(1, n_frames).to(x.dtype).reshape(m.shape[:-1])
+    total = (x * m).sum(dim=-1, dtype=torch.float32)
+    count = lengths.clamp(1, n_frames).to(torch.float32).reshape(m.shape[:-1])
+    return (total / count).to(x.dtype)
 
 
 def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -83,10 +88,14 @@ def masked_avg_pool2d_time(
     if is_full(lengths, n_frames):
         out = F.avg_pool2d(x, kernel, kernel, ceil_mode=True)
         return out, None if lengths is None else pooled_lengths(lengths, kernel[0], True)
-    m = time_mask(lengths, n_frames).to(x.dtype)[:, None, :, None]
-    num = F.avg_pool2d(x * m, kernel, kernel, ceil_mode=True)
-    den = F.avg_pool2d(m, (kernel[0], 1), (kernel[0], 1), ceil_mode=True)
-    return num / den.clamp_min(1e-12), pooled_lengths(lengths, kernel[0], True)
+    m = time_mask(lengths, n_frames)[:, None, :, None]
+    num = F.avg_pool2d(x * m.to(x.dtype), kernel, kernel, ceil_mode=True)
+    # Share of real time steps in each window, in float32: 0 (window entirely padding)
+    # or at least 1 / kernel[0]. Clamping at 1 / kernel[0] leaves every real window
+    # exact and turns an all-padding window into 0 / (1 / k) = 0, in any dtype.
+    den = F.avg_pool2d(m.to(torch.float32), (kernel[0], 1), (kernel[0], 1), ceil_mode=True)
+    out = (num.float() / den.clamp_min(1.0 / kernel[0])).to(x.dtype)
+    return out, pooled_lengths(lengths, kernel[0], True)
 
 
 class _MaskedBatchNormMixin:
@@ -106,8 +115,11 @@ class _MaskedBatchNormMixin:
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if mask is None or not (self.training and self.track_running_stats) or bool(mask.all()):
             return super().forward(x)
-        shape = [x.shape[0]] + [1] * (x.ndim - 1)
-        shape[self._time_axis] = x.shape[self._time_axis]
+        if x.ndim == 2:  # (positions, channels): one mask value per row
+            shape = [x.shape[0], 1]
+        else:
+            shape = [x.shape[0]] + [1] * (x.ndim - 1)
+            shape[self._time_axis] = x.shape[self._time_axis]
         m = mask.reshape(shape).to(torch.float32)
         dims = [d for d in range(x.ndim) if d != 1]
         x32 = x.float()
@@ -135,6 +147,8 @@ class MaskedBatchNorm1d(_MaskedBatchNormMixin, torch.nn.BatchNorm1d):
 
     ``mask`` is a bool tensor of shape ``(batch, n_frames)``, True on real
     frames (see :func:`time_mask`); padded frames never enter the statistics.
+    Flattened time-major input ``(batch * n_frames, channels)`` takes the
+    flattened mask ``(batch * n_frames,)``.
     """
 
     _time_axis = 2
@@ -144,7 +158,14 @@ class MaskedBatchNorm2d(_MaskedBatchNormMixin, torch.nn.BatchNorm2d):
     """:class:`torch.nn.BatchNorm2d` on ``(batch, channels, n_frames, n_freq)``; ``forward(x, mask)``.
 
     ``mask`` is a bool tensor of shape ``(batch, n_frames)``, True on real
-    frames (time on axis 2); padded frames never enter the statistics.
+    frames; padded frames never enter the statistics. Time is axis 2 unless
+    ``time_axis=3`` (``(batch, channels, n_freq, n_frames)`` layouts).
     """
 
     _time_axis = 2
+
+    def __init__(self, num_features: int, *args, time_axis: int = 2, **kwargs):
+        super().__init__(num_features, *args, **kwargs)
+        if time_axis not in (2, 3):
+            raise ValueError(f"time_axis must be 2 or 3; got {time_axis!r}.")
+        self._time_axis = time_axis

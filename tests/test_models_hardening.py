@@ -1,0 +1,289 @@
+"""Hardening of the neural base: portable state, transactional fit, RNG, AMP, padding, input."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from skser.models import CNN2DModule, LightSERNetModule, TIMNetModule
+from test_models_estimators import CNN1D, CNN2D, LightSERNet, TIMNet, _data_for, _frames, _small
+
+ALL_MODELS = [LightSERNet, TIMNet, CNN1D, CNN2D]
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _assert_torch_free(obj, path="state"):
+    """Every leaf is a numpy array/scalar or a Python builtin; no torch or skorch object."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _assert_torch_free(v, f"{path}[{k!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _assert_torch_free(v, f"{path}[{i}]")
+    else:
+        assert isinstance(obj, (np.ndarray, np.generic, *_PLAIN)), (path, type(obj))
+
+
+# ---------------------------------------------------------------- portable state
+@pytest.mark.parametrize("cls", ALL_MODELS)
+def test_state_is_torch_free_and_round_trips(cls):
+    X, y = _data_for(cls, n=12)
+    clf = _small(cls, max_epochs=1, device="cpu").fit(X, y)
+    state = clf.__getstate__()
+    assert "net_" not in state
+    _assert_torch_free({k: v for k, v in state.items() if k not in clf.get_params()})
+    saved = state["_skser_net"]
+    assert saved["format"] == 1 and set(saved["module_args"]) == {"n_features", "n_frames", "n_classes"}
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert restored.device_ == "cpu"
+    assert len(restored.history_) == 1
+    assert restored.history_[-1, "train_loss"] == clf.history_[-1, "train_loss"]
+    for (k, a), b in zip(clf.module_.state_dict().items(), restored.module_.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+    assert restored.module_.training is False
+    # pickling twice gives the same state
+    again = pickle.loads(pickle.dumps(restored))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+def test_unfitted_state_round_trips():
+    clf = _small(TIMNet)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert restored.get_params() == clf.get_params() and not hasattr(restored, "net_")
+
+
+def test_cuda_trained_state_loads_on_cpu(monkeypatch):
+    X, y, _ = _frames(n=12)
+    clf = _small(TIMNet, max_epochs=1, device="cpu").fit(X, y)
+    state = clf.__getstate__()
+    state["device_"] = "cuda"  # as saved by a model trained on a GPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    twin = TIMNet.__new__(TIMNet)
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    twin.__setstate__(state)
+    torch.testing.assert_close(torch.rand(2), expected)  # loading does not move the RNG
+    assert twin.device_ == "cpu" and str(twin.net_.device) == "cpu"
+    assert next(twin.module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
+
+
+# ---------------------------------------------------------------- transactional fit
+def test_failed_refit_leaves_the_previous_fit_untouched():
+    from skser.exceptions import ParameterError
+
+    X, y, _ = _frames(n=12)
+    y_ab = np.where(np.arange(12) % 2, "a", "b")
+    clf = _small(TIMNet, max_epochs=1).fit(X, y_ab)
+    net, proba = clf.net_, clf.predict_proba(X)
+    y_xz = np.where(np.arange(12) % 2, "x", "z")
+    clf.set_params(class_weight={"q": 2.0})
+    with pytest.raises(ParameterError, match="'q'"):
+        clf.fit(X, y_xz)
+    assert list(clf.classes_) == ["a", "b"] and clf.net_ is net
+    assert set(clf.predict(X)) <= {"a", "b"}
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    # a failure during training (a callback raising) leaves it untouched too
+    from skorch.callbacks import Callback
+
+    class Boom(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise RuntimeError("boom")
+
+    clf.set_params(class_weight=None, callbacks=[Boom()])
+    with pytest.raises(RuntimeError, match="boom"):
+        clf.fit(X[:, :20, :5], y_xz)
+    assert clf.n_features_in_ == X.shape[2] and clf.net_ is net
+    # an unfitted estimator stays unfitted
+    fresh = _small(TIMNet, class_weight={"q": 2.0})
+    with pytest.raises(ParameterError):
+        fresh.fit(X, y_xz)
+    assert not any(k.endswith("_") and not k.startswith("__") for k in vars(fresh))
+
+
+def test_refit_drops_attributes_of_the_previous_fit():
+    import pandas as pd
+
+    X, y, _ = _frames(n=12)
+    Xv = X[:, 0, :]
+    clf = _small(CNN1D, max_epochs=1).fit(pd.DataFrame(Xv, columns=[f"f{i}" for i in range(16)]), y)
+    assert hasattr(clf, "feature_names_in_")
+    clf.fit(Xv, y)
+    assert not hasattr(clf, "feature_names_in_")
+
+
+@pytest.mark.parametrize(
+    "labels, shown",
+    [
+        (["a", "b", None, "a", "b", "a"], "None"),
+        ([0.0, 1.0, 1.0, np.nan, 0.0, 1.0], "nan"),
+    ],
+)
+def test_missing_labels_name_the_row(labels, shown):
+    from skser.exceptions import ParameterError
+
+    X, _, _ = _frames(n=6)
+    y = np.array(labels, dtype=object if None in labels else float)
+    row = next(i for i, v in enumerate(labels) if v is None or v != v)
+    with pytest.raises(ParameterError, match=rf"missing label \({shown}\) at row {row} .*drop"):
+        _small(TIMNet, max_epochs=1).fit(X, y)
+
+
+# ---------------------------------------------------------------- RNG side effects
+def test_fit_on_cpu_seeds_no_accelerator_generator(monkeypatch):
+    calls = []
+    for name in ("manual_seed", "manual_seed_all"):
+        monkeypatch.setattr(torch.cuda, name, lambda seed, name=name: calls.append(name))
+    monkeypatch.setattr(torch.mps, "manual_seed", lambda seed: calls.append("mps"))
+    X, y, _ = _frames(n=8)
+    state = torch.get_rng_state()
+    _small(TIMNet, max_epochs=1, device="cpu").fit(X, y)
+    assert calls == []
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
+def test_fit_on_cuda_leaves_the_callers_cuda_rng_alone():  # pragma: no cover - GPU only
+    X, y, _ = _frames(n=8)
+    cpu, cuda = torch.get_rng_state(), torch.cuda.get_rng_state()
+    a = _small(TIMNet, max_epochs=1, device="cuda").fit(X, y).predict_proba(X)
+    assert torch.equal(torch.get_rng_state(), cpu)
+    assert torch.equal(torch.cuda.get_rng_state(), cuda)
+    torch.cuda.manual_seed(123)
+    b = _small(TIMNet, max_epochs=1, device="cuda").fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+# ---------------------------------------------------------------- AMP arithmetic and order
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_masked_pooling_is_finite_and_exact_in_half_precision(dtype):
+    from skser.models._masking import masked_avg_pool2d_time, masked_mean_time
+
+    x = torch.randn(2, 3, 9, 4)
+    lengths = torch.tensor([9, 2])  # row 1: pooled cells 1..4 are entirely padding
+    out, pooled = masked_avg_pool2d_time(x.to(dtype), lengths, (2, 2))
+    ref, _ = masked_avg_pool2d_time(x, lengths, (2, 2))
+    assert pooled.tolist() == [5, 1]
+    assert torch.isfinite(out).all()
+    assert (out[1, :, 1:] == 0).all()  # a fully padded cell is 0, not 0/0
+    torch.testing.assert_close(out.float(), ref, atol=2e-2, rtol=2e-2)
+    # a mean over 300 real frames keeps float32 accuracy of the sum and count
+    long = torch.full((1, 2, 400), 1.0, dtype=dtype)
+    torch.testing.assert_close(masked_mean_time(long, torch.tensor([301])).float(), torch.ones(1, 2))
+
+
+@pytest.mark.parametrize("cls", [LightSERNet, TIMNet, CNN2D])
+def test_bf16_autocast_batched_equals_one_by_one(cls):
+    X, y, lengths = _frames(n=6, n_frames=40, variable=True)
+    clf = _small(cls, max_epochs=1, device="cpu").fit(X, y)
+    module = clf.module_.eval()
+    x = torch.from_numpy(np.nan_to_num(X, nan=0.0))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        batched = module(x, lengths=torch.from_numpy(lengths)).float()
+        single = torch.cat(
+            [module(x[i : i + 1, : lengths[i]], lengths=torch.tensor([lengths[i]])).float()
+             for i in range(len(X))]
+        )
+    assert torch.isfinite(batched).all()
+    ref = torch.from_numpy(np.log(clf.predict_proba(X)))
+    torch.testing.assert_close(batched.log_softmax(1).double(), ref, atol=0.1, rtol=0.1)
+    torch.testing.assert_close(batched, single, atol=0.1, rtol=0.05)
+
+
+class _RecordingScaler:
+    """Stand-in GradScaler: scales the loss by 1024 and unscales gradients in ``unscale_``."""
+
+    factor = 1024.0
+
+    def __init__(self, events):
+        self.events = events
+
+    def scale(self, loss):
+        self.events.append("scale")
+        return loss * self.factor
+
+    def unscale_(self, optimizer):
+        self.events.append("unscale")
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.grad.div_(self.factor)
+
+    def step(self, optimizer):
+        self.events.append("step")
+        optimizer.step()
+
+    def update(self):
+        self.events.append("update")
+
+
+def test_on_grad_computed_sees_unscaled_gradients():
+    from skser.models._base import _BatchDataset
+
+    X, y, _ = _frames(n=8, n_frames=20)
+    clf = _small(TIMNet, max_epochs=1, device="cpu", n_blocks=2, dropout=0.0).fit(X, y)
+    net = clf.net_
+    batch = _BatchDataset(X, None, clf.classes_.searchsorted(y), trim=False).__getitems__(list(range(8)))
+    events, norms = [], []
+    notify = net.notify
+
+    def recording_notify(name, **kwargs):
+        if name == "on_grad_computed":
+            events.append("grad")
+            norms.append(sum(p.grad.norm() ** 2 for _, p in kwargs["named_parameters"]) ** 0.5)
+        return notify(name, **kwargs)
+
+    net.notify = recording_notify
+    state = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    net.train_step(batch)  # float32 reference
+    net.module_.load_state_dict(state)
+    net.amp_, net.amp_dtype_, net.scaler_ = True, torch.bfloat16, _RecordingScaler(events)
+    net.train_step(batch)
+    assert events == ["grad", "scale", "unscale", "grad", "step", "update"]
+    assert float(norms[1]) == pytest.approx(float(norms[0]), rel=0.1)  # not 1024 times larger
+
+
+# ---------------------------------------------------------------- batch norm never sees padding
+def _bn_stats(module):
+    return {k: v.clone() for k, v in module.state_dict().items() if "running_" in k}
+
+
+@pytest.mark.parametrize(
+    "make, n_features",
+    [
+        (lambda: LightSERNetModule(3, dropout=0.0), 16),
+        (lambda: TIMNetModule(6, 3, n_blocks=3, dropout=0.0), 6),
+        (lambda: CNN2DModule(16, 3, dropout=0.0), 16),
+    ],
+    ids=["LightSERNet", "TIMNet", "CNN2D"],
+)
+def test_padding_does_not_change_trained_bn_statistics(make, n_features):
+    reference = make()
+    padded_model = copy.deepcopy(reference)
+    short = torch.randn(4, 24, n_features) + 2.0
+    lengths = torch.tensor([24, 24, 17, 9])
+    short[2, 17:] = 0.0
+    short[3, 9:] = 0.0
+    # the same utterances in a batch padded to a long utterance's length (64 frames)
+    padded = torch.cat([short, torch.zeros(4, 40, n_features)], dim=1)
+    reference.train()(short, lengths)
+    padded_model.train()(padded, lengths)
+    ref, got = _bn_stats(reference), _bn_stats(padded_model)
+    assert ref
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], atol=1e-5, rtol=1e-4, msg=k)
+
+
+def test_masked_bn_keeps_eval_folding_and_state_dict_keys():
+    X, y, _ = _frames(n=8, variable=True)
+    clf = _small(LightSERNet, max_epochs=1, device="cpu").fit(X, y)
+    keys = set(clf.module_.state_dict())
+    assert "path1.bn.running_mean" in keys and "path1.bn.num_batches_tracked" in keys
+    plain = torch.nn.BatchNorm2d(32)
+    plain.load_state_dict(clf.module_.path1.bn.state_dict())  # same keys as torch BN
