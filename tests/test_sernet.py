@@ -267,3 +267,21 @@ def test_top_level_lazy_export():
     import skser
 
     assert skser.SERNet is SERNet
+
+
+def test_pipeline_from_audio_paths(audio_paths):
+    features = pytest.importorskip("skser.features")
+    if not hasattr(features, "SERNetFeatures"):
+        pytest.skip("SERNetFeatures is not in this checkout yet (issue 8, prosody)")
+    import matplotlib.pyplot as plt
+    from sklearn.pipeline import make_pipeline
+
+    y = np.array(["ang", "sad", "ang", "sad"])
+    pipe = make_pipeline(features.SERNetFeatures(), _small(max_epochs=1, batch_size=2)).fit(audio_paths, y)
+    X = pipe[:-1].transform(audio_paths)
+    assert X.shape[2] >= 248 and pipe[-1].n_features_in_ == X.shape[2]
+    assert set(pipe.predict(audio_paths)) <= {"ang", "sad"}
+    weights = pipe[-1].attention_weights(X)
+    assert [w.shape[0] for w in weights] == list(np.isfinite(X).all(axis=2).sum(axis=1))
+    assert isinstance(plot_attention(pipe, audio_paths, index=1), matplotlib.axes.Axes)
+    plt.close("all")

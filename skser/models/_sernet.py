@@ -851,18 +851,16 @@ def plot_attention(
     """
     import matplotlib.pyplot as plt
 
-    clf = estimator
-    features = X
-    if hasattr(estimator, "steps"):
-        clf = estimator[-1]
-        features = estimator[:-1].transform(X[index : index + 1] if hasattr(X, "__getitem__") else X)
-        index_in_features = 0
+    if hasattr(estimator, "steps"):  # a pipeline: compute the features of this one utterance
+        clf, features, row = estimator[-1], estimator[:-1].transform(X[index : index + 1]), 0
     else:
-        index_in_features = index
+        clf, features, row = estimator, X, index
     if not isinstance(clf, SERNet):
-        raise TypeError(f"plot_attention needs a fitted SERNet (or a pipeline ending in one); got {type(clf).__name__}.")
+        raise TypeError(
+            f"plot_attention needs a fitted SERNet or a pipeline ending in one; got {type(clf).__name__}."
+        )
     features = np.asarray(features, dtype=np.float32)
-    one = features[index_in_features : index_in_features + 1]
+    one = features[row : row + 1]
     weights = clf.attention_weights(one)[0]
     n = weights.shape[0]
     if logmel is None:
