@@ -45,6 +45,10 @@ _LAZY = {
     "CNN1D": "skser.models",
     "CNN2D": "skser.models",
     "WaveformAugmenter": "skser.augmentation",
+    "SpeechEncoder": "skser.features",
+    "FeatureDict": "skser.features",
+    "FusionNet": "skser.models",
+    "SpeechEncoderClassifier": "skser.models",
 }
 
 

@@ -305,3 +305,12 @@ def test_classifier_head_only_and_pickle(tiny):
     np.testing.assert_allclose(restored.predict_proba(waves), clf.predict_proba(waves), atol=1e-5)
     with pytest.raises(ParameterError, match="n_trainable_layers=5"):
         clone(clf).set_params(n_trainable_layers=5).fit(waves, y)
+
+
+def test_top_level_lazy_exports():
+    import skser
+
+    assert skser.SpeechEncoder is SpeechEncoder
+    from skser.models import FusionNet, SpeechEncoderClassifier
+
+    assert skser.FusionNet is FusionNet and skser.SpeechEncoderClassifier is SpeechEncoderClassifier
