@@ -413,10 +413,12 @@ def hidden_states(encoder: LoadedEncoder, inputs: dict, layers: list[int] | None
     ``layers=None`` returns the last hidden state only, as ``(batch, 1, n_frames, hidden)``.
     Gradients flow when called outside ``torch.no_grad``.
     """
+    import torch
+
     out = encoder.model(**inputs, output_hidden_states=layers is not None)
     if layers is None:
         return out.last_hidden_state[:, None]
-    return __import__("torch").stack([out.hidden_states[i] for i in layers], dim=1)
+    return torch.stack([out.hidden_states[i] for i in layers], dim=1)
 
 
 # ----------------------------------------------------------------------------- transformer
