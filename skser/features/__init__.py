@@ -15,5 +15,21 @@ from ._load_audio import LoadAudio
 from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
+from ._prosody import Prosody
+from ._spectrogram_image import SpectrogramImage
 
-__all__ = ["FeatureBundle", "FeatureDict", "Functionals", "LoadAudio", "LogMel", "LowLevel", "MFCC", "SpeechEncoder", "Wav2Vec2Embedder", "frame_lengths", "frame_mask"]
+__all__ = [
+    "FeatureBundle",
+    "FeatureDict",
+    "Functionals",
+    "LoadAudio",
+    "LogMel",
+    "LowLevel",
+    "MFCC",
+    "Prosody",
+    "SpectrogramImage",
+    "SpeechEncoder",
+    "Wav2Vec2Embedder",
+    "frame_lengths",
+    "frame_mask",
+]

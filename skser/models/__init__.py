@@ -14,7 +14,9 @@ from ._encoder_classifier import SpeechEncoderClassifier
 from ._fusion import FusionNet, FusionNetModule
 from ._lightsernet import LightSERNet, LightSERNetModule
 from ._losses import FocalLoss
+from ._sernet import SERNet, SERNetCodeModule, SERNetModule, plot_attention
 from ._specaugment import SpecAugment, spec_augment
+from ._spectrogram_cnn import SpectrogramCNN, SpectrogramCNNModule
 from ._timnet import TIMNet, TIMNetModule
 
 __all__ = [
@@ -28,10 +30,16 @@ __all__ = [
     "FusionNetModule",
     "LightSERNet",
     "LightSERNetModule",
+    "SERNet",
+    "SERNetCodeModule",
+    "SERNetModule",
     "SpecAugment",
     "SpeechEncoderClassifier",
+    "SpectrogramCNN",
+    "SpectrogramCNNModule",
     "TIMNet",
     "TIMNetModule",
     "count_parameters",
+    "plot_attention",
     "spec_augment",
 ]
