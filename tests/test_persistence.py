@@ -92,6 +92,8 @@ RECIPES = {
     "SpeakerNormalizer": lambda cls, tmp: (
         cls(min_utterances=2), _vectors(), {"groups": SPEAKERS}, {"groups": SPEAKERS}),
     "SpeechEncoder": lambda cls, tmp: (cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
+    "SpeechEncoderClassifier": lambda cls, tmp: (
+        cls(_tiny_encoder(tmp), n_trainable_layers=1), _waveforms(12), {}, {}),
     "Wav2Vec2Embedder": lambda cls, tmp: (
         cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
     "SpeechEncoderClassifier": lambda cls, tmp: (
