@@ -146,7 +146,7 @@ def test_evaluate_loso_default(data):
     assert result.n_folds == 8
     assert list(result.folds.columns) == [
         "fold", "n_train", "n_test", "test_speakers", "uar", "wa", "macro_f1",
-        "fit_time", "predict_time",
+        "roc_auc", "fit_time", "predict_time",
     ]
     assert result.folds["n_test"].tolist() == [15] * 8
     assert result.folds["test_speakers"].tolist() == [f"spk{i:02d}" for i in range(8)]
@@ -336,3 +336,38 @@ def test_plot_on_given_axes(data):
     with pytest.raises(ValueError, match="normalize='rows'"):
         result.plot_confusion_matrix(normalize="rows")
     plt.close(fig)
+
+
+def test_evaluate_reports_roc_auc_from_out_of_fold_probabilities(data):
+    from sklearn.metrics import roc_auc_score
+
+    X, y, speakers = data
+    result = evaluate(model(), X, y, groups=speakers, cv=SpeakerKFold(4),
+                      return_estimators=True)
+    assert result.y_proba.shape == (len(y), 4)
+    for k, (est, test) in enumerate(zip(result.estimators, result.test_indices)):
+        proba = est.predict_proba(X[test])
+        np.testing.assert_allclose(result.y_proba[test], proba)
+        assert result.folds.loc[k, "roc_auc"] == pytest.approx(
+            roc_auc_score(y[test], proba, multi_class="ovr", labels=est.classes_))
+    assert result.pooled["roc_auc"] == pytest.approx(
+        roc_auc_score(y, result.y_proba, multi_class="ovr", labels=result.labels))
+    assert "ROC AUC" in result.summary()
+    # No predict_proba: NaN, and the summary leaves the metric out.
+    no_proba = evaluate(_Constant(), X, y, groups=speakers, cv=SpeakerKFold(4))
+    assert np.isnan(no_proba.pooled["roc_auc"]) and no_proba.y_proba is None
+    assert "ROC AUC" not in no_proba.summary()
+
+
+def test_evaluate_routes_fit_params(data):
+    import sklearn
+
+    X, y, speakers = data
+    weights = np.where(y == "anger", 100.0, 1.0)  # the weighted model predicts anger more
+    with sklearn.config_context(enable_metadata_routing=True):
+        weighted = make_pipeline(StandardScaler().set_fit_request(sample_weight=False),
+                                 LogisticRegression().set_fit_request(sample_weight=True))
+    result = evaluate(weighted, X, y, groups=speakers, cv=SpeakerKFold(4),
+                      params={"sample_weight": weights})
+    plain = evaluate(model(), X, y, groups=speakers, cv=SpeakerKFold(4))
+    assert (result.y_pred == "anger").sum() > (plain.y_pred == "anger").sum()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skser.models import CNN1D, CNN2D, LightSERNet, TIMNet
+from skser.models import CNN1D, CNN2D, LightSERNet, SERNet, TIMNet
 
 _SEQUENCE_2D = (
     "2-D input (n_samples, n_frames) is read as a one-feature sequence, so "
@@ -27,6 +27,8 @@ ESTIMATORS = [
     _fast(TIMNet, lr=1e-2),
     _fast(CNN1D),
     _fast(CNN2D, freq_mask_param=1, time_mask_param=1),
+    # the checks' 2-D input is one feature per frame: a one-column "spectral" layout
+    _fast(SERNet, size="small", n_spectral=1, n_mel=0, validation_fraction=None, schedule=None, lr=1e-2),
 ]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
 import pytest
 import torch
+from skser.models import CNN2DModule, LightSERNetModule, TIMNetModule
 from test_models_estimators import CNN1D, CNN2D, LightSERNet, TIMNet, _data_for, _frames, _small
 
 ALL_MODELS = [LightSERNet, TIMNet, CNN1D, CNN2D]
@@ -245,3 +247,43 @@ def test_on_grad_computed_sees_unscaled_gradients():
     net.train_step(batch)
     assert events == ["grad", "scale", "unscale", "grad", "step", "update"]
     assert float(norms[1]) == pytest.approx(float(norms[0]), rel=0.1)  # not 1024 times larger
+
+
+# ---------------------------------------------------------------- batch norm never sees padding
+def _bn_stats(module):
+    return {k: v.clone() for k, v in module.state_dict().items() if "running_" in k}
+
+
+@pytest.mark.parametrize(
+    "make, n_features",
+    [
+        (lambda: LightSERNetModule(3, dropout=0.0), 16),
+        (lambda: TIMNetModule(6, 3, n_blocks=3, dropout=0.0), 6),
+        (lambda: CNN2DModule(16, 3, dropout=0.0), 16),
+    ],
+    ids=["LightSERNet", "TIMNet", "CNN2D"],
+)
+def test_padding_does_not_change_trained_bn_statistics(make, n_features):
+    reference = make()
+    padded_model = copy.deepcopy(reference)
+    short = torch.randn(4, 24, n_features) + 2.0
+    lengths = torch.tensor([24, 24, 17, 9])
+    short[2, 17:] = 0.0
+    short[3, 9:] = 0.0
+    # the same utterances in a batch padded to a long utterance's length (64 frames)
+    padded = torch.cat([short, torch.zeros(4, 40, n_features)], dim=1)
+    reference.train()(short, lengths)
+    padded_model.train()(padded, lengths)
+    ref, got = _bn_stats(reference), _bn_stats(padded_model)
+    assert ref
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], atol=1e-5, rtol=1e-4, msg=k)
+
+
+def test_masked_bn_keeps_eval_folding_and_state_dict_keys():
+    X, y, _ = _frames(n=8, variable=True)
+    clf = _small(LightSERNet, max_epochs=1, device="cpu").fit(X, y)
+    keys = set(clf.module_.state_dict())
+    assert "path1.bn.running_mean" in keys and "path1.bn.num_batches_tracked" in keys
+    plain = torch.nn.BatchNorm2d(32)
+    plain.load_state_dict(clf.module_.path1.bn.state_dict())  # same keys as torch BN

@@ -12,21 +12,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from sklearn.base import clone
+from sklearn import config_context
 from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.model_selection import (
     LeaveOneGroupOut,
     LeavePGroupsOut,
     StratifiedKFold,
     check_cv,
+    cross_validate,
 )
 from sklearn.utils import _safe_indexing
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
 from ..exceptions import SpeakerOverlapWarning
-from ..metrics import macro_f1, unweighted_average_recall, weighted_accuracy
+from ..metrics import macro_f1, roc_auc_ovr, unweighted_average_recall, weighted_accuracy
 from ._split import LeaveOneSpeakerOut, SpeakerKFold
 
 __all__ = ["evaluate", "EvaluationResult", "SpeakerOverlapWarning"]
@@ -36,7 +38,8 @@ _METRICS = {
     "wa": weighted_accuracy,
     "macro_f1": macro_f1,
 }
-_METRIC_NAMES = {"uar": "UAR", "wa": "WA", "macro_f1": "macro-F1"}
+_METRIC_NAMES = {"uar": "UAR", "wa": "WA", "macro_f1": "macro-F1", "roc_auc": "ROC AUC"}
+_FOLD_METRICS = (*_METRICS, "roc_auc")
 
 
 @dataclass(eq=False)
@@ -51,10 +54,12 @@ class EvaluationResult:
     folds : pandas.DataFrame
         One row per fold: ``fold``, ``n_train``, ``n_test``,
         ``test_speakers`` (comma-separated, or None without groups), ``uar``,
-        ``wa``, ``macro_f1``, ``fit_time`` and ``predict_time`` (seconds).
+        ``wa``, ``macro_f1``, ``roc_auc`` (NaN without ``predict_proba``),
+        ``fit_time`` and ``predict_time`` (seconds).
     pooled : dict of str to float
-        ``uar``, ``wa`` and ``macro_f1`` over the concatenated out-of-fold
-        predictions (every row predicted once, by the fold that tested it).
+        ``uar``, ``wa``, ``macro_f1`` and ``roc_auc`` over the concatenated
+        out-of-fold predictions (every row predicted once, by the fold that
+        tested it).
     mean, std : dict of str to float
         Mean and sample standard deviation (``ddof=1``) of the per-fold
         metrics. Per-fold UAR of a leave-one-speaker-out fold averages the
@@ -77,6 +82,10 @@ class EvaluationResult:
         The splitter that produced the folds.
     estimators : list of estimators or None
         The fitted estimator of each fold, with ``return_estimators=True``.
+    y_proba : np.ndarray of shape (n_samples, n_classes) or None
+        Out-of-fold ``predict_proba``, columns in the order of ``labels``
+        (0 for a class a fold's model never saw); None when the estimator
+        has no ``predict_proba``.
     """
 
     protocol: str
@@ -94,6 +103,7 @@ class EvaluationResult:
     groups: np.ndarray | None = field(repr=False)
     cv: Any = field(repr=False)
     estimators: list[Any] | None = field(default=None, repr=False)
+    y_proba: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_folds(self) -> int:
@@ -120,10 +130,14 @@ class EvaluationResult:
             f"{'metric':<10}{'pooled':>9}{'fold mean':>12}{'fold std':>10}",
         ]
         for key, name in _METRIC_NAMES.items():
+            if np.isnan(self.pooled.get(key, np.nan)):
+                continue  # ROC AUC needs predict_proba
             lines.append(
                 f"{name:<10}{self.pooled[key]:>9.4f}{self.mean[key]:>12.4f}{self.std[key]:>10.4f}"
             )
         table = self.folds.drop(columns=["fit_time", "predict_time"])
+        if self.folds["roc_auc"].isna().all():
+            table = table.drop(columns=["roc_auc"])
         lines += [
             "",
             "Per fold:",
@@ -268,22 +282,84 @@ def _speaker_overlap(
     return leaks
 
 
-def _fit_predict(
-    estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, keep: bool
-) -> tuple[np.ndarray, Any, float, float]:
-    estimator = clone(estimator)
+def _no_score(estimator: Any, X: Any, y: Any) -> float:
+    """Scoring for ``cross_validate`` that predicts nothing: evaluate predicts itself.
+
+    scikit-learn's scorers call ``predict`` without metadata, so a pipeline
+    that needs the test speakers at predict time (``SpeakerNormalizer``) must
+    be asked by :func:`evaluate`, with the speakers routed.
+    """
+    return 0.0
+
+
+def _roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
+    """Macro one-vs-rest ROC AUC (:func:`skser.metrics.roc_auc_ovr`); NaN below two classes.
+
+    When a held-out speaker lacks some class, the macro average runs over the
+    classes present (their one-vs-rest AUCs are defined).
+    """
+    if np.isin(classes, y_true).sum() < 2:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # classes absent from a fold
+        return roc_auc_ovr(y_true, proba, labels=classes)
+
+
+def _predict_fold(
+    estimator: Any, X: Any, test: np.ndarray, predict_params: dict, proba_params: dict | None
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    X_test = _safe_indexing(X, test)
     start = time.perf_counter()
-    estimator.fit(_safe_indexing(X, train), y[train])
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    pred = np.asarray(estimator.predict(_safe_indexing(X, test)))
+    pred = np.asarray(estimator.predict(X_test, **predict_params))
     predict_time = time.perf_counter() - start
     if pred.shape != (test.shape[0],):
         raise ValueError(
             f"{type(estimator).__name__}.predict returned shape {pred.shape} for "
             f"{test.shape[0]} test rows; evaluate needs one label per row."
         )
-    return pred, (estimator if keep else None), fit_time, predict_time
+    proba = None
+    if proba_params is not None:
+        proba = np.asarray(estimator.predict_proba(X_test, **proba_params), dtype=np.float64)
+    return pred, proba, predict_time
+
+
+def _align_proba(proba: np.ndarray, fold_classes: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Columns of one fold's ``predict_proba`` reordered to ``classes`` (0 if absent)."""
+    out = np.zeros((proba.shape[0], classes.shape[0]))
+    index = {c: k for k, c in enumerate(classes.tolist())}
+    for j, c in enumerate(np.asarray(fold_classes).tolist()):
+        if c in index:
+            out[:, index[c]] = proba[:, j]
+    return out
+
+
+def _routed_metadata(
+    estimator: Any, groups: np.ndarray | None, params: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """Params of ``fit``, ``predict`` and ``predict_proba`` (None: no probabilities).
+
+    Must run with metadata routing enabled. ``groups`` go to ``fit`` (and to
+    ``predict``/``predict_proba``) only where a step requests them, e.g.
+    :class:`skser.preprocessing.SpeakerNormalizer` (which requests them by
+    default) or a classifier after ``set_fit_request(groups=True)``.
+    """
+    routing = get_routing_for_object(estimator)
+    fit_params = dict(params or {})
+    if groups is not None and "groups" not in fit_params and routing.consumes("fit", ["groups"]):
+        fit_params["groups"] = groups
+    predict_params = (
+        {"groups": groups}
+        if groups is not None and routing.consumes("predict", ["groups"])
+        else {}
+    )
+    proba_params = None
+    if hasattr(estimator, "predict_proba"):
+        proba_params = (
+            {"groups": groups}
+            if groups is not None and routing.consumes("predict_proba", ["groups"])
+            else {}
+        )
+    return fit_params, predict_params, proba_params
 
 
 def _scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -302,6 +378,7 @@ def evaluate(
     groups: Any = None,
     cv: Any = None,
     labels: Any = None,
+    params: dict[str, Any] | None = None,
     n_jobs: int | None = None,
     verbose: int = 0,
     return_estimators: bool = False,
@@ -339,8 +416,13 @@ def evaluate(
     labels : array-like of shape (n_classes,), default=None
         Class order of the confusion matrix and report; default sorted
         labels of ``y`` and the predictions.
+    params : dict of str to array-like or object, default=None
+        Metadata for ``fit`` (e.g. ``{"sample_weight": w}``), routed with
+        scikit-learn's metadata routing to the steps that request it
+        (``set_fit_request``); per-row arrays are indexed to the training rows.
+        ``groups`` need not be repeated here: see Notes.
     n_jobs : int or None, default=None
-        Folds fitted in parallel with joblib.
+        Folds fitted (and predicted) in parallel with joblib.
     verbose : int, default=0
         joblib verbosity.
     return_estimators : bool, default=False
@@ -360,6 +442,26 @@ def evaluate(
     SpeakerOverlapWarning
         A subclass of UserWarning, when a fold has a speaker on both sides
         (e.g. ``KFold`` with ``groups``), naming the folds and speakers.
+
+    Notes
+    -----
+    The folds are fitted by :func:`sklearn.model_selection.cross_validate`
+    (``return_indices=True, return_estimator=True``) with scikit-learn's
+    metadata routing turned on for the duration of the call (the global
+    setting is left as it is). The speakers ``groups`` go to the splitter and,
+    sliced to each fold's rows, to every step whose ``fit``, ``predict`` or
+    ``predict_proba`` requests ``groups``: a
+    :class:`skser.preprocessing.SpeakerNormalizer` (which requests them by
+    default), or a neural classifier after ``set_fit_request(groups=True)``,
+    whose ``validation_fraction`` split then keeps the training speakers
+    apart, so that early stopping is speaker-independent too. A step that
+    accepts ``groups`` but has not said whether it wants them makes
+    scikit-learn raise ``UnsetMetadataPassedError`` naming the step.
+
+    ROC AUC (macro one-vs-rest) is reported when the estimator has
+    ``predict_proba``, else NaN. The pooled AUC ranks the out-of-fold
+    probabilities of all folds together, so it also measures how comparable
+    the folds' probabilities are.
 
     See Also
     --------
@@ -430,19 +532,38 @@ def evaluate(
             independence = "speaker-independent"
     protocol = f"{_splitter_name(splitter, len(splits))}, {independence})"
 
-    parallel = Parallel(n_jobs=n_jobs, verbose=verbose, pre_dispatch=pre_dispatch)
-    outputs = parallel(
-        delayed(_fit_predict)(estimator, X, y, train, test, return_estimators)
-        for train, test in splits
-    )
+    labels = None if labels is None else np.asarray(labels)
+    with config_context(enable_metadata_routing=True):
+        fit_params, predict_params, proba_params = _routed_metadata(estimator, groups, params)
+        cv_results = cross_validate(
+            estimator, X, y, cv=splits, scoring=_no_score, params=fit_params,
+            n_jobs=n_jobs, verbose=verbose, pre_dispatch=pre_dispatch,
+            return_estimator=True, return_indices=True, error_score="raise",
+        )
+        fitted = cv_results["estimator"]
+        parallel = Parallel(n_jobs=n_jobs, verbose=verbose, pre_dispatch=pre_dispatch)
+        outputs = parallel(
+            delayed(_predict_fold)(
+                est, X, test,
+                {key: value[test] for key, value in predict_params.items()},
+                None if proba_params is None
+                else {key: value[test] for key, value in proba_params.items()},
+            )
+            for est, (_, test) in zip(fitted, splits)
+        )
 
     preds = [out[0] for out in outputs]
     y_pred = np.empty(n_samples, dtype=np.result_type(*[p.dtype for p in preds]))
-    rows = []
-    for k, ((train, test), (pred, _, fit_time, predict_time)) in enumerate(
-        zip(splits, outputs)
-    ):
+    for (_, test), pred in zip(splits, preds):
         y_pred[test] = pred
+    labels = unique_labels(y, y_pred) if labels is None else labels
+    y_proba = None
+    if proba_params is not None:
+        y_proba = np.zeros((n_samples, labels.shape[0]))
+        for est, (_, test), (_, proba, _) in zip(fitted, splits, outputs):
+            y_proba[test] = _align_proba(proba, est.classes_, labels)
+    rows = []
+    for k, (train, test) in enumerate(splits):
         rows.append(
             {
                 "fold": k,
@@ -451,21 +572,26 @@ def evaluate(
                 "test_speakers": (
                     ", ".join(map(str, np.unique(groups[test]))) if groups is not None else None
                 ),
-                **_scores(y[test], pred),
-                "fit_time": fit_time,
-                "predict_time": predict_time,
+                **_scores(y[test], y_pred[test]),
+                "roc_auc": (
+                    _roc_auc(y[test], y_proba[test], labels) if y_proba is not None
+                    else float("nan")
+                ),
+                "fit_time": float(cv_results["fit_time"][k]),
+                "predict_time": outputs[k][2],
             }
         )
     folds = pd.DataFrame(rows)
+    pooled = _scores(y, y_pred)
+    pooled["roc_auc"] = _roc_auc(y, y_proba, labels) if y_proba is not None else float("nan")
 
-    labels = unique_labels(y, y_pred) if labels is None else np.asarray(labels)
     report_kwargs = {"labels": labels, "zero_division": 0}
     return EvaluationResult(
         protocol=protocol,
         folds=folds,
-        pooled=_scores(y, y_pred),
-        mean={key: float(folds[key].mean()) for key in _METRICS},
-        std={key: float(folds[key].std(ddof=1)) for key in _METRICS},
+        pooled=pooled,
+        mean={key: float(folds[key].mean()) for key in _FOLD_METRICS},
+        std={key: float(folds[key].std(ddof=1)) for key in _FOLD_METRICS},
         labels=labels,
         confusion_matrix=confusion_matrix(y, y_pred, labels=labels),
         classification_report=classification_report(
@@ -477,5 +603,6 @@ def evaluate(
         test_indices=[test for _, test in splits],
         groups=groups,
         cv=splitter,
-        estimators=[out[1] for out in outputs] if return_estimators else None,
+        estimators=list(fitted) if return_estimators else None,
+        y_proba=y_proba,
     )
