@@ -86,6 +86,16 @@ def _is_fitted_name(name: str) -> bool:
     return (name.endswith("_") and not name.startswith("__")) or name == "_module_args"
 
 
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A CPU numpy copy of a tensor (no memory shared with the module)."""
+    return t.detach().cpu().numpy().copy()
+
+
+def _to_tensor(a: Any) -> torch.Tensor:
+    """A tensor owning a writable copy of a stored array."""
+    return torch.from_numpy(np.array(a))
+
+
 def _to_builtins(obj: Any) -> Any:
     """``obj`` with numpy/torch scalars and arrays turned into Python scalars and lists."""
     if isinstance(obj, dict):
@@ -581,7 +591,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
                 "module_args": {"n_features": int, "n_frames": int | None, "n_classes": int},
                 "module_state": {name: np.ndarray, ...},  # module.state_dict() on CPU
                 "criterion": {"gamma": float, "label_smoothing": float,
-                              "weight": np.ndarray | None, "alpha": np.ndarray | None},
+                              "weight": np.ndarray | None, "alpha": np.ndarray | None}
+                             or None (a criterion other than FocalLoss),
                 "history": [{...}, ...],  # skorch History as lists/dicts of Python scalars
             }
 
@@ -598,17 +609,17 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         state["_skser_net"] = {
             "format": 1,
             "module_args": dict(module_args),
-            "module_state": {
-                k: v.detach().cpu().numpy().copy() for k, v in net.module_.state_dict().items()
-            },
-            "criterion": {
-                "gamma": float(crit.gamma),
-                "label_smoothing": float(crit.label_smoothing),
-                "weight": None if crit.weight is None else crit.weight.detach().cpu().numpy().copy(),
-                "alpha": None if crit.alpha is None else crit.alpha.detach().cpu().numpy().copy(),
-            },
+            "module_state": {k: _to_numpy(v) for k, v in net.module_.state_dict().items()},
+            "criterion": None,
             "history": _to_builtins(list(net.history)),
         }
+        if isinstance(crit, FocalLoss):  # the skser criterion; others are rebuilt as plain CE
+            state["_skser_net"]["criterion"] = {
+                "gamma": float(crit.gamma),
+                "label_smoothing": float(crit.label_smoothing),
+                "weight": None if crit.weight is None else _to_numpy(crit.weight),
+                "alpha": None if crit.alpha is None else _to_numpy(crit.alpha),
+            }
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -630,13 +641,13 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         args = dict(saved["module_args"])
         with torch.random.fork_rng(devices=[]):
             module = self._rebuild_module(args)
-        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in saved["module_state"].items()})
-        crit_state = saved["criterion"]
+        module.load_state_dict({k: _to_tensor(v) for k, v in saved["module_state"].items()})
+        crit = saved["criterion"] or {"gamma": 0.0, "label_smoothing": 0.0, "weight": None, "alpha": None}
         criterion = FocalLoss(
-            weight=None if crit_state["weight"] is None else torch.from_numpy(np.array(crit_state["weight"])),
-            gamma=crit_state["gamma"],
-            alpha=None if crit_state["alpha"] is None else torch.from_numpy(np.array(crit_state["alpha"])),
-            label_smoothing=crit_state["label_smoothing"],
+            weight=None if crit["weight"] is None else _to_tensor(crit["weight"]),
+            gamma=crit["gamma"],
+            alpha=None if crit["alpha"] is None else _to_tensor(crit["alpha"]),
+            label_smoothing=crit["label_smoothing"],
         )
         net = self._make_net(module, criterion, device, args["n_classes"])
         net.initialize()
