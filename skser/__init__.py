@@ -59,6 +59,7 @@ _LAZY = {
     "SpeakerNormalizer": "skser.preprocessing",
     "make_default_classifier": "skser._default",
     "Prosody": "skser.features",
+    "SERNetFeatures": "skser.features",
 }
 
 

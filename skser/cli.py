@@ -1,7 +1,7 @@
 """The ``skser`` command line.
 
 ``skser demo`` evaluates skser's default system (:func:`skser.make_default_classifier`:
-MFCC + deltas and low-level descriptors, utterance functionals, per-speaker
+MFCC + deltas, low-level descriptors and log-mel functionals, per-speaker
 normalisation, logistic regression) speaker-independently on RAVDESS (or
 EMO-DB), prints UAR / WA / macro-F1 / ROC AUC with the protocol, and writes
 the confusion matrix as a PNG.
@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="speaker-independent evaluation of skser's default system on RAVDESS",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Evaluate skser.make_default_classifier() (MFCC+deltas and low-level\n"
-            "descriptor functionals -> per-speaker normalisation -> logistic regression)\n"
+            "Evaluate skser.make_default_classifier() (MFCC+deltas, low-level descriptor\n"
+            "and log-mel functionals -> per-speaker normalisation -> logistic regression)\n"
             "with leave-one-speaker-out cross-validation, print UAR, WA, macro-F1 and\n"
             "ROC AUC with the protocol, and write the confusion matrix as a PNG.\n\n"
             "The corpus is read from --data, else from the data home (--data-home,\n"
@@ -191,8 +191,9 @@ def _demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     X = features.fit_transform(corpus.data)
     feature_time = time.perf_counter() - t0
-    print(f"Features: MFCC 40 + deltas and 17 low-level descriptors (25 ms / 10 ms at "
-          f"16 kHz), 10 functionals -> {X.shape[1]} per utterance ({feature_time:.1f} s)")
+    print(f"Features: MFCC 40 + deltas, 17 low-level descriptors and 64 log-mel bands "
+          f"(25 ms / 10 ms at 16 kHz), 10 functionals -> {X.shape[1]} per utterance "
+          f"({feature_time:.1f} s)")
     print("Classifier: SpeakerNormalizer (per-speaker statistics) -> StandardScaler -> "
           "LogisticRegression(C=0.01, class_weight='balanced')")
     t0 = time.perf_counter()
