@@ -1,16 +1,23 @@
 """Size, training speed and inference latency of the skser neural classifiers.
 
-Not a test: it prints what it measured, with the protocol, next to the bars of
-the original Keras implementations (measured on a 2-core CPU machine):
+Not a test: it prints what it measured, with the protocol, next to the figures
+of the original Keras implementations from
+``../shared/reference/peers-measured.md`` (measured side by side with skser
+on a 2-core x86-64 CPU, no GPU, idle machine, interleaved rounds; see that
+file for the versions and the exact calls):
 
-* Light-SERNet: 4.35 ms per 3 s utterance end to end on one thread with its
-  MFCC (3.48 ms model only); one epoch of the 535 EMO-DB clips (3 s, batch 32)
-  in 3.34 s.
-* TIM-Net: 1.59 ms model only (librosa MFCC adds about 3.7 ms); one epoch of
-  the 1440 RAVDESS clips (batch 64) in 4.42 s.
+* Light-SERNet: 3.10 ms per 3 s utterance end to end on one thread with its
+  own front end (1.89 ms model only); one training epoch of the 535 EMO-DB
+  clips (3 s, batch 32, 2 threads) in 2.24 s.
+* TIM-Net: 6.10 ms end to end with its librosa front end (1.54 ms model
+  only); one epoch of the 1440 RAVDESS clips (batch 64, 2 threads) in 3.21 s.
+
+Those figures come from another run than this script's, so a ratio between
+them and this script's output is only indicative; the side-by-side ratios are
+in peers-measured.md.
 
 Target: at most 4 ms per 3 s utterance end to end (audio array in, label out,
-one CPU thread), and training epochs no slower than the bars.
+one CPU thread), and training epochs no slower than the Keras figures.
 
 Protocol
 --------
@@ -42,13 +49,14 @@ Protocol
 
 On a machine shared with other jobs, run with ``OMP_WAIT_POLICY=PASSIVE``:
 OpenMP threads that spin while waiting make multi-threaded torch (and
-OpenBLAS) several times slower when the cores are busy with other work (a
-TIM-Net training step with 2 threads went from 2.1 s to 0.48 s at load 3.5 on
-2 cores). The table records the setting, the load average and CPU times.
+OpenBLAS) several times slower when the cores are busy with other work
+(peers-measured.md records a batch-32 Light-SERNet forward of 523 ms instead
+of 62 ms at load 4-6 on 2 cores). The table records the setting, the load
+average and CPU times.
 
 Usage::
 
-    SKSER_DATA=/path/to/data OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py \\
+    SKSER_DATA=../shared/data OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py \\
         --models lightsernet timnet --epochs 3 --repeats 50 --out results.json
 """
 
@@ -83,12 +91,14 @@ from skser.features import MFCC, Functionals, LogMel
 EMODB_CODES = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear",
                "F": "happiness", "T": "sadness", "N": "neutral"}
 
-#: Bars of the original Keras implementations (2-core CPU), in ms / s.
+#: The original Keras implementations as measured in
+#: ../shared/reference/peers-measured.md (side by side with skser, 2-core x86-64
+#: CPU, no GPU): batch 1 on one thread (ms), training epoch on two threads (s).
 KERAS_BARS = {
-    "lightsernet": {"e2e_ms": 4.35, "model_ms": 3.48, "epoch_s": 3.34,
-                    "epoch_what": "535 EMO-DB clips, 3 s, batch 32"},
-    "timnet": {"e2e_ms": 1.59 + 3.7, "model_ms": 1.59, "epoch_s": 4.42,
-               "epoch_what": "1440 RAVDESS clips, batch 64"},
+    "lightsernet": {"e2e_ms": 3.10, "model_ms": 1.89, "epoch_s": 2.24,
+                    "epoch_what": "535 EMO-DB clips, 3 s, batch 32, peers-measured.md"},
+    "timnet": {"e2e_ms": 6.10, "model_ms": 1.54, "epoch_s": 3.21,
+               "epoch_what": "1440 RAVDESS clips, batch 64, peers-measured.md"},
 }
 TARGET_E2E_MS = 4.0
 
@@ -409,8 +419,9 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
         "calls, wall ms (CPU ms in brackets); batch 32: per batch. Epochs: mean of "
         f"{args.epochs} after 1 warm-up epoch.",
         "",
-        "| model | params | fp32 MB | fp16 MB | epoch s (train data) | utt/s | Keras epoch s "
-        "| front ms | predict ms | forward ms | e2e ms | Keras e2e / model ms "
+        "| model | params | fp32 MB | fp16 MB | epoch s (train data) | utt/s "
+        "| Keras epoch s (peers-measured.md) | front ms | predict ms | forward ms | e2e ms "
+        "| Keras e2e / model ms (peers-measured.md) "
         "| b32 predict ms | b32 e2e ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -12,9 +12,13 @@ metrics
 datasets
     Corpus loaders and fetchers with one emotion vocabulary.
 models
-    Neural classifiers (LightSERNet, TIMNet, CNN1D, CNN2D) on skorch.
+    Neural classifiers (LightSERNet, TIMNet, CNN1D, CNN2D, SERNet) on skorch.
 augmentation
     Waveform augmentation as an imbalanced-learn sampler (fit-time only).
+io
+    ``save``/``load`` of fitted models as one file that is safe to load.
+utils
+    ``all_estimators``: discovery of skser's public estimators.
 
 The neural classifiers and the augmenter are importable from the top level
 too; they are loaded on first access, so ``import skser`` does not import
@@ -44,9 +48,18 @@ _LAZY = {
     "TIMNet": "skser.models",
     "CNN1D": "skser.models",
     "CNN2D": "skser.models",
+    "SERNet": "skser.models",
+    "SpectrogramCNN": "skser.models",
+    "SpectrogramImage": "skser.features",
     "WaveformAugmenter": "skser.augmentation",
+    "SpeechEncoder": "skser.features",
+    "FeatureDict": "skser.features",
+    "FusionNet": "skser.models",
+    "SpeechEncoderClassifier": "skser.models",
     "SpeakerNormalizer": "skser.preprocessing",
     "make_default_classifier": "skser._default",
+    "Prosody": "skser.features",
+    "SERNetFeatures": "skser.features",
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 import warnings
@@ -44,15 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
             "and log-mel functionals -> per-speaker normalisation -> logistic regression)\n"
             "with leave-one-speaker-out cross-validation, print UAR, WA, macro-F1 and\n"
             "ROC AUC with the protocol, and write the confusion matrix as a PNG.\n\n"
-            "The corpus is read from --data, else from <data home>/<corpus>/ (data\n"
-            "home: --data-home, $SKSER_DATA or ~/skser_data), where it is downloaded\n"
-            "from the official host when absent (RAVDESS: Zenodo, about 200 MB)."
+            "The corpus is read from --data, else from the data home (--data-home,\n"
+            "$SKSER_DATA or ~/skser_data): any folder in it that holds the corpus's\n"
+            "layout (EMO-DB: wav/, e.g. emodb/, emodb-2s/; RAVDESS: Actor_01/ ...). With\n"
+            "several copies the one named <corpus>/, else the largest, is used, and the\n"
+            "others are listed. An absent corpus is downloaded from the official host\n"
+            "(RAVDESS: Zenodo, about 200 MB) into --data-home or ~/skser_data, never\n"
+            "into $SKSER_DATA."
         ),
     )
     demo.add_argument("--corpus", choices=sorted(_CORPORA), default="ravdess",
                       help="corpus to evaluate on (default: ravdess)")
     demo.add_argument("--data", metavar="PATH", type=Path, default=None,
-                      help="folder holding the corpus (skips the data home and any download)")
+                      help="folder holding the corpus, or a folder of copies of it "
+                           "(skips the data home and any download)")
     demo.add_argument("--data-home", metavar="DIR", type=Path, default=None,
                       help="data home holding <corpus>/ (default: $SKSER_DATA or ~/skser_data)")
     demo.add_argument("--no-download", action="store_true",
@@ -80,15 +86,81 @@ def demo_pipeline(*, n_jobs: int | None = None, verbose: bool = False) -> tuple[
     return model[:1], model[1:]
 
 
+#: Sub-folder that identifies a copy of each corpus, and a file-name pattern in it.
+_CORPUS_MARKERS = {
+    "emodb": ("wav", re.compile(r"^\d\d[ab]\d\d[WLEAFTN][a-z]\.")),
+    "ravdess": ("Actor_01", re.compile(r"^0[123]-0[12]-0[1-8]-")),
+}
+
+
+def _count_copy(folder: Path, corpus: str) -> int:
+    """Number of the corpus's audio files in ``folder``'s marker sub-folder (0: not a copy)."""
+    sub, pattern = _CORPUS_MARKERS[corpus]
+    if corpus == "ravdess":
+        actors = sorted(folder.glob("Actor_[0-9][0-9]"))
+        return sum(1 for a in actors for f in a.iterdir() if pattern.match(f.name))
+    marker = folder / sub
+    if not marker.is_dir():
+        return 0
+    return sum(1 for f in marker.iterdir() if pattern.match(f.name))
+
+
+def find_corpus_copies(home: Path, corpus: str) -> list[tuple[Path, int]]:
+    """Copies of ``corpus`` at or directly below ``home``, with their file counts.
+
+    A copy is ``home`` itself or a sub-folder that holds the corpus's own layout
+    (EMO-DB: ``wav/03a01Fa.wav``; RAVDESS: ``Actor_01/03-01-...``), whatever its
+    name (``emodb/``, ``emodb-2s/``, ``emodb-4class/``, ``EMO-DB/`` ...). Sorted by
+    preference: a folder named ``<corpus>`` (the fetchers' folder) first, then the
+    most files, then the name.
+    """
+    candidates = [home] + sorted(p for p in home.iterdir() if p.is_dir()) if home.is_dir() else []
+    copies = [(p, n) for p in candidates if (n := _count_copy(p, corpus)) > 0]
+    return sorted(copies, key=lambda c: (c[0].name.lower() != corpus, -c[1], c[0].name))
+
+
+def _pick_copy(home: Path, corpus: str) -> Path | None:
+    copies = find_corpus_copies(home, corpus)
+    if not copies:
+        return None
+    chosen = copies[0][0]
+    if len(copies) > 1:
+        listing = ", ".join(f"{p.name or p}/ ({n} files)" for p, n in copies)
+        others = " or ".join(f"--data {p}" for p, _ in copies[1:])
+        print(f"Found {len(copies)} copies of {_CORPORA[corpus]} in {home}: {listing}; "
+              f"using {chosen.name}/. Choose another with {others}.")
+    return chosen
+
+
 def _load_corpus(args: argparse.Namespace):
     from . import datasets
+    from .datasets._fetch import DATA_HOME_ENV
+    from .exceptions import CorpusLayoutError
 
-    verbose = not args.quiet
+    loader = {"ravdess": datasets.load_ravdess, "emodb": datasets.load_emodb}[args.corpus]
     if args.data is not None:
-        loader = {"ravdess": datasets.load_ravdess, "emodb": datasets.load_emodb}[args.corpus]
-        return loader(args.data)
+        return loader(_pick_copy(args.data, args.corpus) or args.data)
+    # Resolved as get_data_home does, but without creating the folder: looking is not writing.
+    home_name = args.data_home or os.environ.get(DATA_HOME_ENV) or os.path.join("~", "skser_data")
+    home = Path(os.fspath(home_name)).expanduser()
+    found = _pick_copy(home, args.corpus)
+    if found is not None:
+        return loader(found)
+    # Download only into a data home the user named with --data-home, or into the
+    # default ~/skser_data: never into $SKSER_DATA, which points at existing
+    # copies (possibly shared or read-only) and is not a request to download.
+    from_env = args.data_home is None and bool(os.environ.get(DATA_HOME_ENV))
+    if args.no_download or from_env:
+        why = (f"${DATA_HOME_ENV} names it, and skser never downloads into it" if from_env
+               else "--no-download was given")
+        raise CorpusLayoutError(
+            f"No copy of {_CORPORA[args.corpus]} in {str(home)!r} (looked for a folder "
+            f"holding {_CORPUS_MARKERS[args.corpus][0]}/ at or directly below it; {why}). "
+            f"Pass the corpus folder with --data PATH, or --data-home DIR to download it "
+            "into DIR."
+        )
     fetch = {"ravdess": datasets.fetch_ravdess, "emodb": datasets.fetch_emodb}[args.corpus]
-    return fetch(args.data_home, download_if_missing=not args.no_download, verbose=verbose)
+    return fetch(home, download_if_missing=True, verbose=not args.quiet)
 
 
 def _write_atomic(path: Path, write) -> None:

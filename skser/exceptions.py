@@ -1,8 +1,13 @@
 """Exceptions raised by skser.
 
-Every skser error derives from :class:`SkserError`. Errors about bad input also
+The errors that skser raises for its own checks derive from :class:`SkserError`:
+bad parameter values raise :class:`ParameterError`, bad audio
+:class:`AudioInputError`, unusable corpus folders :class:`CorpusLayoutError`,
+refused model files :class:`ModelFileError`. Those about bad values also
 derive from :class:`ValueError`, so scikit-learn's own checks and ``except
-ValueError`` clauses keep working.
+ValueError`` clauses keep working. Errors raised by the libraries skser calls
+(scikit-learn's input validation, numpy, torch, the file system) reach you
+unchanged: catch :class:`SkserError` for skser's own, not for everything.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -15,13 +20,17 @@ __all__ = [
     "CorpusLayoutError",
     "LabelFileError",
     "DownloadError",
+    "ModelFileError",
     "UnmatchedFilesWarning",
+    "ModelVersionWarning",
     "SpeakerOverlapWarning",
+    "AudioInputWarning",
+    "EncoderUnavailableError",
 ]
 
 
 class SkserError(Exception):
-    """Root of every exception raised by skser."""
+    """Root of the exceptions that skser raises for its own checks."""
 
 
 class ParameterError(SkserError, ValueError):
@@ -58,9 +67,37 @@ class DownloadError(SkserError, OSError):
     """A download failed, was interrupted, or did not verify; nothing was installed."""
 
 
+class ModelFileError(SkserError, ValueError):
+    """A file that :func:`skser.io.load` refuses: not a skser model, damaged, or untrusted.
+
+    The message names the file and what is wrong with it (not a ZIP archive, no
+    manifest, a SHA-256 mismatch, the untrusted types it would create).
+    """
+
+
+class ModelVersionWarning(UserWarning):
+    """A saved model is loaded with another skser or scikit-learn version than it was saved with."""
+
+
 class UnmatchedFilesWarning(UserWarning):
     """Audio files under a corpus folder that do not fit its naming scheme."""
 
 
 class SpeakerOverlapWarning(UserWarning):
     """A speaker's utterances are in both the training and the test set of a fold."""
+
+
+class AudioInputWarning(UserWarning):
+    """Audio input that is used, but probably not as meant.
+
+    E.g. a fixed ``duration`` that crops recordings to less than half their
+    length, or a 2-D array whose few rows look like the channels of one
+    recording.
+    """
+
+
+class EncoderUnavailableError(SkserError, OSError):
+    """A pretrained speech encoder that is neither a local folder nor cached, with the Hub offline.
+
+    The message says how to download it on a connected machine and pass its folder.
+    """

@@ -62,10 +62,6 @@ EXPECTED_FAILED_CHECKS = {
     "n_features_in_ is not defined for audio input",
     "check_n_features_in_after_fitting": "raw waveforms have no fixed number of "
     "features; n_features_in_ is not defined for audio input",
-    "check_complex_data": "complex samples are rejected by the skser audio contract "
-    "(AudioInputError naming the row and dtype), not with sklearn's wording",
-    "check_estimators_empty_data_messages": "a 0-sample waveform is rejected by the "
-    "audio contract with its own message (row index, what to do)",
 }
 
 

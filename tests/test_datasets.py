@@ -568,3 +568,69 @@ def test_real_ravdess(ravdess_files):
     assert len(set(b.groups)) == 24
     assert (b.frame.groupby("speaker")["gender"].first().to_dict()["01"]) == "male"
     assert_sklearn_ready(b)
+
+
+# ------------------------------------------------- known quirks of public copies
+def test_tess_misnamed_file_is_labelled_from_its_folder(tmp_path):
+    # The public TESS copies hold OAF_neutral/OA_bite_neutral.wav ("OA", not "OAF").
+    root = tmp_path / "TESS Toronto emotional speech set data"
+    write_audio(root / "OAF_neutral" / "OAF_back_neutral.wav")
+    write_audio(root / "OAF_neutral" / "OA_bite_neutral.wav")
+    write_audio(root / "OAF_angry" / "OAF_back_angry.wav")
+    write_audio(root / "YAF_sad" / "YAF_bite_angry.wav")  # name and folder disagree
+    with pytest.warns(UnmatchedFilesWarning, match=r"tess: 2 file\(s\) whose name") as rec:
+        b = load_tess(tmp_path)
+    assert len(rec) == 1 and "OA_bite_neutral.wav" in str(rec[0].message)
+    assert len(b.frame) == 4  # nothing lost
+    f = b.frame.set_index(b.frame["path"].map(lambda p: Path(p).stem))
+    assert f.loc["OA_bite_neutral", ["speaker", "emotion", "word"]].tolist() == [
+        "OAF", "neutral", "bite"]
+    assert f.loc["OA_bite_neutral", "age"] == 64
+    assert f.loc["YAF_bite_angry", ["speaker", "emotion"]].tolist() == ["YAF", "sadness"]
+
+
+def test_cremad_git_lfs_pointers_are_an_error_saying_what_to_do(tmp_path):
+    root = _cremad(tmp_path / "cremad", CREMAD_SAMPLE[:2])
+    pointer = ("version https://git-lfs.github.com/spec/v1\n"
+               "oid sha256:c6f94b2592487c7556bd86df7df6e8f4420d1b9c11414aeec9d8e5e640b51495\n"
+               "size 72862\n")
+    (root / "AudioWAV" / "1002_TIE_NEU_XX.wav").write_text(pointer)
+    with pytest.raises(CorpusLayoutError, match=r"1 of 3 audio files are Git LFS pointers"
+                                                r"(.|\n)*git lfs pull"):
+        load_cremad(root)
+    from skser import LoadAudio
+    from skser.exceptions import AudioDecodeError
+
+    with pytest.raises(AudioDecodeError, match="Git LFS pointer"):
+        LoadAudio().transform([root / "AudioWAV" / "1002_TIE_NEU_XX.wav"])
+
+
+def test_cremad_files_broken_in_the_release_are_left_out_with_a_warning(tmp_path):
+    root = _cremad(tmp_path / "cremad", CREMAD_SAMPLE[:2] + ["1076_MTI_HAP_XX"])
+    (root / "VideoDemographics.csv").write_text(
+        DEMOGRAPHICS + '1076,25,"Female","Caucasian","Not Hispanic"\n')
+    audio = root / "AudioWAV"
+    sf.write(audio / "1076_MTI_SAD_XX.wav", np.zeros(1600, np.float32), 16000)  # silent
+    (audio / "1076_MTI_NEU_XX.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 100)
+    with pytest.warns(UnmatchedFilesWarning, match=r"2 file\(s\) known to be broken") as rec:
+        b = load_cremad(root)
+    msg = str(rec[0].message)
+    assert "1076_MTI_SAD_XX.wav' (holds no sound)" in msg
+    assert "1076_MTI_NEU_XX.wav' (cannot be decoded)" in msg
+    assert len(b.frame) == 3
+    # A repaired copy keeps them: only files broken here are left out.
+    write_audio(audio / "1076_MTI_SAD_XX.wav")
+    write_audio(audio / "1076_MTI_NEU_XX.wav")
+    with no_warnings():
+        assert len(load_cremad(root).frame) == 5
+
+
+def test_cremad_single_x_level_is_read_as_unspecified(tmp_path):
+    root = _cremad(tmp_path / "cremad", ["1001_DFA_ANG_XX"])
+    (root / "VideoDemographics.csv").write_text(
+        DEMOGRAPHICS + '1040,25,"Male","Caucasian","Not Hispanic"\n')
+    write_audio(root / "AudioWAV" / "1040_ITH_SAD_X.wav")  # misnamed in older releases
+    with no_warnings():
+        b = load_cremad(root)
+    assert "unspecified" in set(b.frame["intensity"])
+    assert len(b.frame) == 2

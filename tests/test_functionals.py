@@ -31,14 +31,6 @@ EXPECTED_FAILED_CHECKS = {
         "columns are frames, not features, so n_features_in_ is 1 and the frame "
         "count may change between fit and transform."
     ),
-    "check_dataframe_column_names_consistency": (
-        "The columns of 2-D input are frames of one track, not feature names; "
-        "feature_names_in_ is not set (pass names to get_feature_names_out)."
-    ),
-    "check_transformer_get_feature_names_out": (
-        "2-D input has one track, so input_features must have length 1, not one "
-        "name per column (frame)."
-    ),
     "check_n_features_in": (
         "n_features_in_ is the number of feature tracks: 1 for 2-D input, whose "
         "columns are frames."
@@ -47,9 +39,6 @@ EXPECTED_FAILED_CHECKS = {
         "It asserts that transform rejects 2-D input with fewer columns than in fit; "
         "columns of 2-D input are frames, whose count may vary (the rest of this "
         "check is covered by the tests below on 3-D input)."
-    ),
-    "check_transformer_get_feature_names_out_pandas": (
-        "Same as check_transformer_get_feature_names_out: columns are frames."
     ),
 }
 

@@ -103,3 +103,92 @@ def test_scorers_in_cross_validate():
     np.testing.assert_allclose(res["test_uar"], ref["test_balanced_accuracy"])
     np.testing.assert_allclose(res["test_wa"], ref["test_accuracy"])
     np.testing.assert_allclose(res["test_macro_f1"], ref["test_f1_macro"])
+
+
+# ------------------------------------------------------------ ROC AUC (one-vs-rest)
+from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+from skser.metrics import plot_roc_curves, roc_auc_ovr, roc_auc_ovr_scorer  # noqa: E402
+
+
+@pytest.fixture
+def proba_problem():
+    X, y = make_classification(
+        n_samples=150, n_classes=4, n_informative=5, weights=[0.4, 0.3, 0.2, 0.1], random_state=1
+    )
+    # Labels whose sorted order differs from the integer codes.
+    names = np.array(["sadness", "anger", "neutral", "happiness"], dtype=object)
+    y = names[y]
+    clf = LogisticRegression(max_iter=500).fit(X[:100], y[:100])
+    return clf, X[100:], y[100:]
+
+
+def test_roc_auc_ovr_matches_sklearn(proba_problem):
+    clf, X, y = proba_problem
+    proba = clf.predict_proba(X)
+    ref = roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=clf.classes_)
+    assert roc_auc_ovr(y, proba, labels=clf.classes_) == pytest.approx(ref)
+    assert roc_auc_ovr(y, proba) == pytest.approx(ref)  # every class present: default labels
+    # Columns follow labels: permuting both leaves the score unchanged.
+    order = [2, 0, 3, 1]
+    assert roc_auc_ovr(y, proba[:, order], labels=clf.classes_[order]) == pytest.approx(ref)
+    # Binary: the plain ROC AUC, from two columns or from the positive-class column.
+    yb = np.where(y == "anger", "anger", "other")
+    pb = np.column_stack([proba[:, 0], 1 - proba[:, 0]])
+    ref_b = roc_auc_score(yb == "other", pb[:, 1])
+    assert roc_auc_ovr(yb, pb) == pytest.approx(ref_b)
+    assert roc_auc_ovr(yb, pb[:, 1]) == pytest.approx(ref_b)
+
+
+def test_roc_auc_ovr_scorer_equals_sklearn_in_grid_search(proba_problem):
+    clf, X, y = proba_problem
+    assert roc_auc_ovr_scorer(clf, X, y) == pytest.approx(
+        roc_auc_score(y, clf.predict_proba(X), multi_class="ovr", labels=clf.classes_)
+    )
+    Xa, ya = make_classification(n_samples=120, n_classes=3, n_informative=4, random_state=0)
+    ya = EMOTIONS[ya]
+    cv = GroupKFold(3)
+    groups = np.repeat(np.arange(6), 20)
+    grid = {"C": [0.1, 1.0]}
+    ours = GridSearchCV(LogisticRegression(), grid, scoring=roc_auc_ovr_scorer, cv=cv)
+    ref = GridSearchCV(LogisticRegression(), grid, scoring="roc_auc_ovr", cv=cv)
+    ours.fit(Xa, ya, groups=groups)
+    ref.fit(Xa, ya, groups=groups)
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
+
+
+def test_roc_auc_ovr_missing_class_and_errors(proba_problem):
+    clf, X, y = proba_problem
+    proba = clf.predict_proba(X)
+    keep = y != "happiness"
+    with pytest.warns(UserWarning, match="happiness"):
+        auc = roc_auc_ovr(y[keep], proba[keep], labels=clf.classes_)
+    present = [
+        roc_auc_score(y[keep] == c, proba[keep, k])
+        for k, c in enumerate(clf.classes_) if c != "happiness"
+    ]
+    assert auc == pytest.approx(np.mean(present))
+    with pytest.warns(UserWarning):
+        assert roc_auc_ovr_scorer(clf, X[keep], y[keep]) == pytest.approx(auc)
+    with pytest.raises(ValueError, match="labels=estimator.classes_"):
+        roc_auc_ovr(y[keep], proba[keep])  # 4 columns, 3 labels in y_true
+    with pytest.raises(ValueError, match="not in labels"):
+        roc_auc_ovr(y, proba, labels=["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match="at least two classes"):
+        roc_auc_ovr(["anger"] * 3, np.eye(3), labels=["anger", "neutral", "sadness"])
+
+
+def test_plot_roc_curves(proba_problem):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clf, X, y = proba_problem
+    proba = clf.predict_proba(X)
+    ax = plot_roc_curves(y, proba, clf.classes_)
+    assert len(ax.get_lines()) == len(clf.classes_) + 1  # one per class + chance
+    assert f"{roc_auc_ovr(y, proba, labels=clf.classes_):.3f}" in ax.get_title()
+    fig, given = plt.subplots()
+    assert plot_roc_curves(y, proba, clf.classes_, ax=given) is given
+    plt.close("all")

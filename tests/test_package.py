@@ -15,7 +15,7 @@ def test_version_is_pep440():
 @pytest.mark.parametrize(
     "subpackage",
     ["skser.features", "skser.model_selection", "skser.metrics", "skser.datasets",
-     "skser.exceptions", "skser.models", "skser.augmentation"],
+     "skser.exceptions", "skser.models", "skser.augmentation", "skser.io", "skser.utils"],
 )
 def test_every_name_in_all_is_importable(subpackage):
     module = importlib.import_module(subpackage)
@@ -52,6 +52,18 @@ def test_errors_derive_from_the_package_root():
     from skser import exceptions
 
     for name in ("AudioInputError", "AudioDecodeError", "CorpusLayoutError",
-                 "LabelFileError", "DownloadError"):
+                 "LabelFileError", "DownloadError", "ParameterError", "ModelFileError"):
         assert issubclass(getattr(exceptions, name), exceptions.SkserError)
     assert issubclass(exceptions.AudioInputError, ValueError)
+    assert issubclass(exceptions.ParameterError, ValueError)
+    assert issubclass(exceptions.ModelFileError, ValueError)
+
+
+def test_import_skser_io_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, skser.io; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -448,9 +448,24 @@ class WaveformAugmenter(SamplerMixin, BaseEstimator):
             counts[label] += 1
         return {getattr(k, "item", lambda k=k: k)(): v for k, v in counts.items()}
 
+    def __getstate__(self) -> dict:
+        """State with ``augmentations_`` as numpy columns, so skops can save it."""
+        state = dict(super().__getstate__())  # BaseEstimator's is self.__dict__ itself
+        recipes = state.get("augmentations_")
+        if isinstance(recipes, pd.DataFrame):
+            state["augmentations_"] = {col: recipes[col].to_numpy() for col in recipes.columns}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        recipes = state.get("augmentations_")
+        if isinstance(recipes, dict):
+            state["augmentations_"] = pd.DataFrame(recipes, columns=list(recipes))
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         from imblearn.utils._tags import InputTags, SamplerTags, Tags
-        from sklearn_compat.utils._tags import TargetTags
+        from sklearn.utils import TargetTags
 
         tags = Tags(
             estimator_type="sampler",

@@ -29,6 +29,7 @@ from ._fetch import (
 from ._generic import combine, load_folder, load_table
 from ._iemocap import load_iemocap
 from ._msp_podcast import load_msp_podcast
+from ._pooled import POOLED_EMOTIONS, load_pooled
 
 __all__ = [
     "EMOTIONS",
@@ -47,6 +48,7 @@ __all__ = [
     "load_folder",
     "load_iemocap",
     "load_msp_podcast",
+    "load_pooled", "POOLED_EMOTIONS",  # noqa: E231
     "load_ravdess",
     "load_savee",
     "load_table",

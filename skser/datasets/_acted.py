@@ -20,6 +20,7 @@ from sklearn.utils import Bunch
 
 from . import _descr
 from ._base import (
+    CorpusLayoutError,
     LabelFileError,
     UnmatchedFilesWarning,
     as_emotion,
@@ -283,6 +284,65 @@ def _read_cremad_demographics(csv_path: Path) -> dict[str, dict[str, Any]]:
     return people
 
 
+#: Files of the public CREMA-D release reported broken in its issue tracker
+#: (github.com/CheyneyComputerScience/CREMA-D/issues/8).
+_CREMAD_SUSPECTS = {
+    "1076_MTI_NEU_XX": "reported undecodable",
+    "1076_MTI_SAD_XX": "reported silent",
+}
+_LFS_MAGIC = b"version https://git-lfs"
+
+
+def _check_not_lfs_pointers(records: list[dict[str, Any]], corpus: str) -> None:
+    """Raise when audio files are Git LFS pointers (a clone made without git-lfs)."""
+    pointers = []
+    for r in records:
+        path = r["path"]
+        if os.path.getsize(path) < 1024:
+            with open(path, "rb") as fh:
+                if fh.read(len(_LFS_MAGIC)) == _LFS_MAGIC:
+                    pointers.append(path)
+    if pointers:
+        raise CorpusLayoutError(
+            f"{corpus}: {len(pointers)} of {len(records)} audio files are Git LFS pointers "
+            f"(small text files), not audio, e.g. {pointers[0]!r}. The repository was "
+            "downloaded without git-lfs: run `git lfs install && git lfs pull` in the clone, "
+            "or use skser.datasets.fetch_cremad()."
+        )
+
+
+def _drop_defective_cremad(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leave out, with one warning, known-broken files that are broken in this copy.
+
+    A suspect is only left out when it really cannot be decoded or holds no
+    sound here, so a repaired release keeps every file.
+    """
+    import soundfile as sf
+
+    kept, dropped = [], []
+    for r in records:
+        reason = _CREMAD_SUSPECTS.get(Path(r["path"]).stem)
+        if reason is not None:
+            try:
+                y, _ = sf.read(r["path"], dtype="float32")
+                defect = "holds no sound" if y.size == 0 or not np.any(y) else None
+            except Exception:  # soundfile raises LibsndfileError, RuntimeError, ...
+                defect = "cannot be decoded"
+            if defect is not None:
+                dropped.append(f"{r['path']!r} ({defect})")
+                continue
+        kept.append(r)
+    if dropped:
+        warnings.warn(
+            f"cremad: {len(dropped)} file(s) known to be broken in the public release "
+            f"(CREMA-D issue #8) are broken in this copy too and were left out: "
+            f"{', '.join(dropped)}.",
+            UnmatchedFilesWarning,
+            stacklevel=3,
+        )
+    return kept
+
+
 def load_cremad(
     path: str | os.PathLike,
     *,
@@ -315,6 +375,20 @@ def load_cremad(
         (actor ids ``"1001"`` ...), ``target_names``, ``DESCR``.
     (data, target) : tuple of ndarray of object
         If ``return_X_y`` is True.
+
+    Raises
+    ------
+    CorpusLayoutError
+        If ``path`` holds no CREMA-D audio, or if its audio files are Git LFS
+        pointers (the GitHub repository cloned without git-lfs).
+
+    Warns
+    -----
+    UnmatchedFilesWarning
+        When ``1076_MTI_NEU_XX`` or ``1076_MTI_SAD_XX``, reported broken in the
+        public release (CREMA-D issue #8), cannot be decoded or hold no sound in
+        this copy: they are left out, named in the warning. ``1040_ITH_SAD_X``
+        (one ``X``, a misnamed file of older releases) is read as ``XX``.
     """
     root = check_root(path, "cremad", _CREMAD_LAYOUT)
     if demographics is None:
@@ -324,6 +398,8 @@ def load_cremad(
     records, rejected = match_files(scan_audio(root), _parse_cremad)
     warn_unmatched(rejected, "cremad", "'1001_DFA_ANG_XX' (actor, sentence, emotion, level)")
     records = drop_duplicates(records, "cremad")
+    _check_not_lfs_pointers(records, "cremad")
+    records = _drop_defective_cremad(records)
     if people is not None:
         missing = sorted({r["speaker"] for r in records} - set(people))
         if missing:
@@ -346,26 +422,38 @@ _TESS_LAYOUT = ("  <path>/OAF_back_angry.wav ... (flat, as on Dataverse) or\n"
 _TESS_FOLDER_RE = re.compile(r"^(OAF|YAF)[_ ](.+)$", re.IGNORECASE)
 
 
-def _tess_folder_emotion(f: Path) -> str | None:
+_TESS_EMOTIONS = frozenset({"anger", "disgust", "fear", "happiness", "neutral", "sadness",
+                            "surprise"})
+
+
+def _tess_folder(f: Path) -> tuple[str, str] | None:
+    """(speaker, emotion) of an ``OAF_angry`` style parent folder, or None."""
     m = _TESS_FOLDER_RE.match(f.parent.name)
-    return as_emotion(m.group(2)) if m else None
+    if m is None:
+        return None
+    emotion = as_emotion(m.group(2))
+    return (m.group(1).upper(), emotion) if emotion in _TESS_EMOTIONS else None
 
 
 def _parse_tess(f: Path) -> dict[str, Any] | None:
     parts = f.stem.split("_")
-    if len(parts) < 3 or parts[0].upper() not in _TESS_SPEAKERS:
+    if len(parts) < 3:
         return None
-    speaker = parts[0].upper()
+    speaker = parts[0].upper() if parts[0].upper() in _TESS_SPEAKERS else None
     word = parts[1].lower()
     token = "_".join(parts[2:])
     emotion = as_emotion(token)
+    if emotion not in _TESS_EMOTIONS:
+        emotion = None
+    folder = _tess_folder(f)
     source = "name"
-    if emotion is None or emotion not in {"anger", "disgust", "fear", "happiness",
-                                          "neutral", "sadness", "surprise"}:
-        emotion = _tess_folder_emotion(f)
+    if folder is not None and (speaker, emotion) != folder:
+        # The folder is the corpus's own grouping; a name that disagrees with it
+        # is a typo, e.g. OAF_neutral/OA_bite_neutral.wav of the public copies.
+        speaker, emotion = folder
         source = "folder"
-        if emotion is None:
-            return None
+    if speaker is None or emotion is None:
+        return None
     return {"_id": f"{speaker}_{word}_{emotion}", "emotion": emotion, "speaker": speaker,
             "code": token.lower(),
             "gender": "female", "age": _TESS_SPEAKERS[speaker], "word": word,
@@ -384,10 +472,12 @@ def load_tess(
     Labels come from names ``OAF_back_angry``: speaker (OAF, YAF), word,
     emotion (angry disgust fear happy neutral sad ps; ``ps`` = pleasant
     surprise -> "surprise"). Speaker and emotion are matched case-insensitively
-    with the usual spelling variants. A file whose emotion token is not
-    recognised is labelled from its ``<speaker>_<emotion>`` folder, with one
-    UnmatchedFilesWarning listing such files; without such a folder it is left
-    out with that warning.
+    with the usual spelling variants. Inside a ``<speaker>_<emotion>`` folder
+    the folder decides: a file whose name gives another (or no recognised)
+    speaker or emotion, such as ``OAF_neutral/OA_bite_neutral.wav`` of the
+    public copies, is labelled from the folder, with one UnmatchedFilesWarning
+    giving the count and examples. Without such a folder a file whose name
+    does not parse is left out with an UnmatchedFilesWarning.
 
     Parameters
     ----------
@@ -414,8 +504,9 @@ def load_tess(
     if repaired:
         examples = ", ".join(repr(p) for p in repaired[:3])
         warnings.warn(
-            f"tess: {len(repaired)} file(s) have an emotion token that is not a known spelling "
-            f"and were labelled from their folder name: {examples}"
+            f"tess: {len(repaired)} file(s) whose name does not give the speaker and emotion "
+            f"of their folder (a misspelt or unknown token, e.g. OA_bite_neutral.wav in "
+            f"OAF_neutral/) were labelled from their folder: {examples}"
             + (f" and {len(repaired) - 3} more." if len(repaired) > 3 else "."),
             UnmatchedFilesWarning,
             stacklevel=2,

@@ -8,10 +8,30 @@ the end of shorter utterances (see :func:`frame_lengths`).
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._base import frame_lengths, frame_mask
+from ._encoder import SpeechEncoder, Wav2Vec2Embedder
+from ._feature_dict import FeatureBundle, FeatureDict
 from ._functionals import Functionals
 from ._load_audio import LoadAudio
 from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
+from ._prosody import Prosody
+from ._sernet_features import SERNetFeatures
+from ._spectrogram_image import SpectrogramImage
 
-__all__ = ["Functionals", "LoadAudio", "LogMel", "LowLevel", "MFCC", "frame_lengths", "frame_mask"]
+__all__ = [
+    "FeatureBundle",
+    "FeatureDict",
+    "Functionals",
+    "LoadAudio",
+    "LogMel",
+    "LowLevel",
+    "MFCC",
+    "Prosody",
+    "SERNetFeatures",
+    "SpectrogramImage",
+    "SpeechEncoder",
+    "Wav2Vec2Embedder",
+    "frame_lengths",
+    "frame_mask",
+]

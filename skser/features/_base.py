@@ -23,6 +23,8 @@ do), so every utterance has exactly the same number of frames and no NaN.
 
 from __future__ import annotations
 
+import os
+import warnings
 from functools import cache, lru_cache
 from numbers import Integral, Real
 from typing import Any
@@ -30,10 +32,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import _num_samples
 from threadpoolctl import ThreadpoolController
 
-from .._audio import as_audio_items, prepare_waveform
+from .._audio import as_audio_items, check_array_layout, prepare_waveform
 from .._parallel import map_rows
+from ..exceptions import AudioInputError, AudioInputWarning
 
 __all__ = [
     "BaseAudioTransformer",
@@ -209,25 +213,52 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         """Combine the per-utterance results into the output array."""
         return np.stack(results).astype(np.float32, copy=False)
 
+    def _analysis_frame(self) -> int:
+        """One analysis frame in samples at ``sr`` (default: 25 ms).
+
+        A 2-D array whose rows are shorter than this, while it has at least
+        this many rows, is rejected as one multi-channel recording.
+        """
+        return max(1, int(round(0.025 * self.sr)))
+
     # -- sklearn API --------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any = None, y: Any = None) -> "BaseAudioTransformer":
-        """Validate the parameters and the kind of ``X``; nothing is learnt.
+        """Validate the parameters and the rows of ``X``; nothing is learnt.
+
+        Array rows are checked as ``transform`` checks them (dtype, empty,
+        NaN or inf); files are not decoded (the transformer is stateless), so
+        a path is only checked by ``transform``.
 
         Parameters
         ----------
         X : audio input or None
-            Only its kind is checked (no audio is decoded): the transformer is
-            stateless.
-        y : Ignored
+            See :mod:`skser._audio` for the contract.
+        y : array-like of shape (n_samples,) or None
+            Only its length is checked: one label per row of ``X``.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        skser.exceptions.AudioInputError
+            If ``X`` is empty, of the wrong kind, a 2-D array that looks like
+            one multi-channel recording, or has an invalid array row, or if
+            ``y`` has another length than ``X``.
         """
         self._check_params()
-        if X is not None:
-            as_audio_items(X)
+        if X is None:
+            return self
+        # Warnings are left to transform, so that fit_transform warns once.
+        check_array_layout(X, self._analysis_frame(), self.sr, type(self).__name__, warn=False)
+        items = as_audio_items(X)
+        for row, item in enumerate(items):
+            if not isinstance(item, (str, os.PathLike)):
+                prepare_waveform(item, self.sr, row)
+        if y is not None:
+            _check_one_label_per_row(items, y)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -242,24 +273,34 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         -------
         features : np.ndarray, float32
             One row per input row; the shape is given by the subclass.
+
+        Raises
+        ------
+        FileNotFoundError
+            If a path does not exist.
+        skser.exceptions.AudioDecodeError
+            If a file cannot be read or decoded.
+        skser.exceptions.AudioInputError
+            If ``X`` is empty or of the wrong kind, or a row is empty, not
+            finite, or yields non-finite features.
         """
         _validate_memoised(self)
+        check_array_layout(X, self._analysis_frame(), self.sr, type(self).__name__)
         items = as_audio_items(X)
-        if not items:
-            raise ValueError(f"{type(self).__name__}.transform got 0 rows of audio.")
         # Each utterance needs only small matrix products (filterbank x frames):
         # a multi-threaded BLAS spends more time synchronising than computing
         # (3-4x the CPU time on 2 cores). Parallelism comes from n_jobs instead.
         with _threadpool_controller().limit(limits=1, user_api="blas"):
             results = map_rows(
-                self._worker()._features_of_row,
+                self._worker()._measured_row,
                 items,
                 n_jobs=self.n_jobs,
                 verbose=self.verbose,
                 memory=self.memory,
                 desc=type(self).__name__,
             )
-        return self._assemble(results)
+        self._check_lengths(np.array([n for _, n in results], dtype=np.int64))
+        return self._assemble([features for features, _ in results])
 
     def _worker(self) -> "BaseAudioTransformer":
         if self.memory is None:
@@ -270,8 +311,23 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         worker.set_params(n_jobs=None, verbose=0, memory=None)
         return worker
 
-    def _features_of_row(self, item: Any, row: int) -> np.ndarray:
-        return self._features_of_waveform(prepare_waveform(item, self.sr, row))
+    def _measured_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
+        """Features of one row, checked finite, and its length in samples at ``sr``."""
+        y = prepare_waveform(item, self.sr, row)
+        with np.errstate(over="ignore", invalid="ignore"):  # raised as one error below
+            features = self._features_of_waveform(y)
+        if isinstance(features, np.ndarray) and features.dtype.kind == "f" and not np.all(
+            np.isfinite(features)
+        ):
+            peak = float(np.max(np.abs(y)))
+            raise AudioInputError(
+                f"{type(self).__name__}: the features of row {row} are not finite (its "
+                f"peak amplitude is {peak:.3g}). Scale float samples to [-1, 1]."
+            )
+        return features, y.shape[0]
+
+    def _check_lengths(self, lengths: np.ndarray) -> None:
+        """Hook on the row lengths (samples at ``sr``) before assembling, e.g. to warn."""
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
@@ -352,13 +408,58 @@ class BaseFrameTransformer(BaseAudioTransformer):
             frames = _fit_frame_count(frames, self.n_frames)
         return frames
 
+    def _analysis_frame(self) -> int:
+        """One analysis window in samples (``win_length``, else ``n_fft``)."""
+        frame = getattr(self, "win_length", None) or getattr(self, "n_fft", None)
+        return int(frame) if frame else super()._analysis_frame()
+
     def _assemble(self, results: list[np.ndarray]) -> np.ndarray:
         return pad_frames(results)
+
+    def _check_lengths(self, lengths: np.ndarray) -> None:
+        self._warn_cropped(lengths)
+
+    def _warn_cropped(self, lengths: np.ndarray) -> None:
+        """Warn once when a fixed length keeps less than half of some recordings."""
+        target = self._target_samples()
+        if target is None:
+            return
+        cropped = lengths > 2 * target
+        if not cropped.any():
+            return
+        setting = (f"duration={self.duration!r} s" if self.duration is not None
+                   else f"n_frames={self.n_frames!r} ({target / self.sr:.2f} s)")
+        warnings.warn(
+            f"{type(self).__name__}: {int(cropped.sum())} of {lengths.size} recordings are "
+            f"more than twice as long as {setting}; the longest is "
+            f"{lengths.max() / self.sr:.1f} s. They were centre-cropped to "
+            f"{target / self.sr:.2f} s, dropping most of their audio. Use duration=None "
+            "for variable-length features, or cut long recordings into segments first.",
+            AudioInputWarning,
+            stacklevel=3,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _check_one_label_per_row(items: list, y: Any) -> None:
+    try:
+        n_labels = _num_samples(y)
+    except TypeError:
+        return  # not an array-like: left to the estimator that uses y
+    if n_labels == len(items):
+        return
+    hint = ""
+    if n_labels == 1 and 2 <= len(items) <= 8:
+        hint = (" If X is one recording laid out as (channels, samples), down-mix it "
+                "first: [X.mean(axis=0)].")
+    raise AudioInputError(
+        f"X has {len(items)} rows but y has {n_labels} label(s); each row of X is one "
+        f"utterance and needs one label.{hint}"
+    )
 
 
 def _fit_frame_count(frames: np.ndarray, n_frames: int) -> np.ndarray:

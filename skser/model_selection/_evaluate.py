@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn import config_context
-from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score
+from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.model_selection import (
     LeaveOneGroupOut,
     LeavePGroupsOut,
@@ -28,7 +28,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
 from ..exceptions import SpeakerOverlapWarning
-from ..metrics import macro_f1, unweighted_average_recall, weighted_accuracy
+from ..metrics import macro_f1, roc_auc_ovr, unweighted_average_recall, weighted_accuracy
 from ._split import LeaveOneSpeakerOut, SpeakerKFold
 
 __all__ = ["evaluate", "EvaluationResult", "SpeakerOverlapWarning"]
@@ -293,27 +293,16 @@ def _no_score(estimator: Any, X: Any, y: Any) -> float:
 
 
 def _roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
-    """Macro one-vs-rest ROC AUC of ``proba`` (columns follow ``classes``).
+    """Macro one-vs-rest ROC AUC (:func:`skser.metrics.roc_auc_ovr`); NaN below two classes.
 
-    PLUG-IN POINT for ``skser.metrics.roc_auc_ovr`` (helper "spectro"): this is
-    the only place :func:`evaluate` computes ROC AUC. Until then it is
-    scikit-learn's ``roc_auc_score(multi_class="ovr", average="macro")``; when
-    a held-out speaker lacks some class, the macro average runs over the
-    classes present (their one-vs-rest AUCs are defined), and with fewer than
-    two classes present it is NaN.
+    When a held-out speaker lacks some class, the macro average runs over the
+    classes present (their one-vs-rest AUCs are defined).
     """
-    order = np.argsort(classes, kind="stable")  # roc_auc_score wants sorted labels
-    classes, proba = np.asarray(classes)[order], proba[:, order]
-    present = np.isin(classes, y_true)
-    if present.sum() < 2:
+    if np.isin(classes, y_true).sum() < 2:
         return float("nan")
-    if classes.shape[0] == 2:  # binary: both one-vs-rest AUCs are this one
-        return float(roc_auc_score(y_true == classes[1], proba[:, 1]))
-    if present.all():
-        return float(roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
-                                   labels=classes))
-    return float(np.mean([roc_auc_score(y_true == c, proba[:, k])
-                          for k, c in enumerate(classes) if present[k]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # classes absent from a fold
+        return roc_auc_ovr(y_true, proba, labels=classes)
 
 
 def _predict_fold(

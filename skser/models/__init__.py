@@ -10,9 +10,13 @@ when present and on CPU otherwise.
 
 from ._base import BaseNeuralClassifier, count_parameters
 from ._cnn import CNN1D, CNN2D, CNN1DModule, CNN2DModule
+from ._encoder_classifier import SpeechEncoderClassifier
+from ._fusion import FusionNet, FusionNetModule
 from ._lightsernet import LightSERNet, LightSERNetModule
 from ._losses import FocalLoss
+from ._sernet import SERNet, SERNetCodeModule, SERNetModule, plot_attention
 from ._specaugment import SpecAugment, spec_augment
+from ._spectrogram_cnn import SpectrogramCNN, SpectrogramCNNModule
 from ._timnet import TIMNet, TIMNetModule
 
 __all__ = [
@@ -22,11 +26,20 @@ __all__ = [
     "CNN1DModule",
     "CNN2DModule",
     "FocalLoss",
+    "FusionNet",
+    "FusionNetModule",
     "LightSERNet",
     "LightSERNetModule",
+    "SERNet",
+    "SERNetCodeModule",
+    "SERNetModule",
     "SpecAugment",
+    "SpeechEncoderClassifier",
+    "SpectrogramCNN",
+    "SpectrogramCNNModule",
     "TIMNet",
     "TIMNetModule",
     "count_parameters",
+    "plot_attention",
     "spec_augment",
 ]

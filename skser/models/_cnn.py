@@ -14,7 +14,7 @@ from torch import nn
 
 from ..exceptions import ParameterError
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
-from ._masking import is_full, masked_mean_time, pooled_lengths, time_mask
+from ._masking import MaskedBatchNorm2d, is_full, masked_mean_time, pooled_lengths, time_mask
 
 __all__ = ["CNN1D", "CNN2D", "CNN1DModule", "CNN2DModule"]
 
@@ -114,7 +114,7 @@ class CNN2DModule(nn.Module):
     ceil-mode pools and a mean over the real time steps of the last map
     (64 x mel' features), so any length works and padded frames are masked
     (zeroed after every ReLU, which max pooling of non-negative values then
-    ignores).
+    ignores); in training, batch-norm statistics count real frames only.
 
     Parameters
     ----------
@@ -147,7 +147,7 @@ class CNN2DModule(nn.Module):
         t = n_frames
         for c_out, k in zip(self.channels, self.pools):
             self.convs.append(nn.Conv2d(c_in, c_out, 3, padding=1))
-            self.bns.append(nn.BatchNorm2d(c_out))
+            self.bns.append(MaskedBatchNorm2d(c_out, time_axis=3))
             c_in = c_out
             f = math.ceil(f / k) if ceil else f // k
             if t is not None:
@@ -175,9 +175,10 @@ class CNN2DModule(nn.Module):
         ceil = self.pooling == "mean"
         masked = ceil and not is_full(lengths, h.shape[-1])
         for conv, bn, k in zip(self.convs, self.bns, self.pools):
-            h = F.relu(bn(conv(h)))
+            mask = time_mask(lengths, h.shape[-1]) if masked else None
+            h = F.relu(bn(conv(h), mask if self.training else None))
             if masked:
-                h = h * time_mask(lengths, h.shape[-1]).to(h.dtype)[:, None, None, :]
+                h = h * mask.to(h.dtype)[:, None, None, :]
                 lengths = pooled_lengths(lengths, k, ceil=True)
             elif lengths is not None:
                 lengths = pooled_lengths(lengths, k, ceil=ceil)
@@ -448,6 +449,9 @@ class CNN2D(BaseNeuralClassifier):
     def _build_module(self, n_features, n_frames, n_classes):
         self.n_frames_ = n_frames
         return CNN2DModule(n_features, n_classes, n_frames, dropout=self.dropout, pooling=self.pooling)
+
+    def _trims_padding(self):
+        return self.pooling != "flatten"  # the flatten head needs every batch at the fitted length
 
     def _check_module_input(self, n_features, n_frames):
         fitted = getattr(self, "n_frames_", None)

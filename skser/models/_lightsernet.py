@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
-from ._masking import masked_avg_pool2d_time, masked_mean_time
+from ._masking import MaskedBatchNorm2d, masked_avg_pool2d_time, masked_mean_time, time_mask
 
 __all__ = ["LightSERNet", "LightSERNetModule"]
 
@@ -28,7 +28,7 @@ class _ConvBN(nn.Module):
     def __init__(self, c_in: int, c_out: int, kernel, padding, bias: bool):
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=bias)
-        self.bn = nn.BatchNorm2d(c_out, momentum=0.01, eps=1e-3)
+        self.bn = MaskedBatchNorm2d(c_out, momentum=0.01, eps=1e-3)
         nn.init.xavier_uniform_(self.conv.weight)
         if bias:
             nn.init.zeros_(self.conv.bias)
@@ -42,9 +42,14 @@ class _ConvBN(nn.Module):
             bias = bias + self.conv.bias * scale
         return self.conv.weight * scale.reshape(-1, 1, 1, 1), bias
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (batch, C, n_frames, n_freq); ``mask`` (batch, n_frames), True on real frames.
+
+        The mask only matters in training mode: batch-norm statistics then
+        count real frames only (:class:`MaskedBatchNorm2d`).
+        """
         if self.training:
-            return F.relu(self.bn(self.conv(x)), inplace=True)
+            return F.relu(self.bn(self.conv(x), mask), inplace=True)
         weight, bias = self.folded()
         conv = self.conv
         return F.relu(F.conv2d(x, weight, bias, conv.stride, conv.padding), inplace=True)
@@ -65,9 +70,9 @@ class LightSERNetModule(nn.Module):
     edge are averaged over their real cells. Padded frames of shorter
     utterances are treated the same way (masked), and the global average runs
     over the real time steps only, so a prediction never depends on padding.
-    Batch-norm statistics during *training* do include padded positions of
-    variable-length batches (with fixed-length MFCC input, the paper's setting,
-    there are none).
+    During training, batch-norm statistics count real frames only
+    (:class:`~skser.models._masking.MaskedBatchNorm2d`), so padding of
+    variable-length batches does not shift them either.
 
     Parameters
     ----------
@@ -103,6 +108,12 @@ class LightSERNetModule(nn.Module):
         # convolutions and, above all, average pooling are several times faster on CPU.
         self.to(memory_format=torch.channels_last)
 
+    def _bn_mask(self, lengths: torch.Tensor | None, n_frames: int) -> torch.Tensor | None:
+        """Real-frame mask for the training batch norms (None in eval mode or without padding)."""
+        if not self.training or lengths is None:
+            return None
+        return time_mask(lengths, n_frames)
+
     def _paths(
         self, x: torch.Tensor, lengths: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -115,7 +126,8 @@ class LightSERNetModule(nn.Module):
         """
         x = x.unsqueeze(1)  # (B, 1, T, F)
         paths = (self.path1, self.path2, self.path3)
-        pooled = [masked_avg_pool2d_time(p(x), lengths, (2, 2)) for p in paths]
+        mask = self._bn_mask(lengths, x.shape[2])
+        pooled = [masked_avg_pool2d_time(p(x, mask), lengths, (2, 2)) for p in paths]
         return torch.cat([h for h, _ in pooled], dim=1), pooled[0][1]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -134,7 +146,7 @@ class LightSERNetModule(nn.Module):
         """
         h, lengths = self._paths(x, lengths)
         for block, pool in zip(self.lflb, self.lflb_pools):
-            h = block(h)
+            h = block(h, self._bn_mask(lengths, h.shape[2]))
             if pool is not None:
                 h, lengths = masked_avg_pool2d_time(h, lengths, pool)
         h = masked_mean_time(h.mean(dim=3), lengths)  # GAP: freq, then real time steps

@@ -115,8 +115,11 @@ class _MaskedBatchNormMixin:
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if mask is None or not (self.training and self.track_running_stats) or bool(mask.all()):
             return super().forward(x)
-        shape = [x.shape[0]] + [1] * (x.ndim - 1)
-        shape[self._time_axis] = x.shape[self._time_axis]
+        if x.ndim == 2:  # (positions, channels): one mask value per row
+            shape = [x.shape[0], 1]
+        else:
+            shape = [x.shape[0]] + [1] * (x.ndim - 1)
+            shape[self._time_axis] = x.shape[self._time_axis]
         m = mask.reshape(shape).to(torch.float32)
         dims = [d for d in range(x.ndim) if d != 1]
         x32 = x.float()
@@ -144,6 +147,8 @@ class MaskedBatchNorm1d(_MaskedBatchNormMixin, torch.nn.BatchNorm1d):
 
     ``mask`` is a bool tensor of shape ``(batch, n_frames)``, True on real
     frames (see :func:`time_mask`); padded frames never enter the statistics.
+    Flattened time-major input ``(batch * n_frames, channels)`` takes the
+    flattened mask ``(batch * n_frames,)``.
     """
 
     _time_axis = 2
@@ -153,7 +158,14 @@ class MaskedBatchNorm2d(_MaskedBatchNormMixin, torch.nn.BatchNorm2d):
     """:class:`torch.nn.BatchNorm2d` on ``(batch, channels, n_frames, n_freq)``; ``forward(x, mask)``.
 
     ``mask`` is a bool tensor of shape ``(batch, n_frames)``, True on real
-    frames (time on axis 2); padded frames never enter the statistics.
+    frames; padded frames never enter the statistics. Time is axis 2 unless
+    ``time_axis=3`` (``(batch, channels, n_freq, n_frames)`` layouts).
     """
 
     _time_axis = 2
+
+    def __init__(self, num_features: int, *args, time_axis: int = 2, **kwargs):
+        super().__init__(num_features, *args, **kwargs)
+        if time_axis not in (2, 3):
+            raise ValueError(f"time_axis must be 2 or 3; got {time_axis!r}.")
+        self._time_axis = time_axis

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
-from ._masking import masked_mean_time, reverse_within_lengths
+from ._masking import MaskedBatchNorm1d, masked_mean_time, reverse_within_lengths, time_mask
 
 __all__ = ["TIMNet", "TIMNetModule"]
 
@@ -52,11 +52,17 @@ class _CausalConv1d(nn.Conv1d):
         return F.linear(cols, w, self.bias)
 
 
-def _conv_bn(conv: _CausalConv1d, bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
-    """Causal convolution then batch norm on time-major (batch, time, channels) tensors."""
+def _conv_bn(
+    conv: _CausalConv1d, bn: MaskedBatchNorm1d, x: torch.Tensor, mask: torch.Tensor | None
+) -> torch.Tensor:
+    """Causal convolution then batch norm on time-major (batch, time, channels) tensors.
+
+    ``mask`` (batch, time), True on real frames, keeps padded frames out of
+    the training batch-norm statistics.
+    """
     batch, n_frames, channels = x.shape
     h = conv(x).reshape(batch * n_frames, channels)
-    return bn(h).reshape(batch, n_frames, channels)
+    return bn(h, None if mask is None else mask.reshape(-1)).reshape(batch, n_frames, channels)
 
 
 def _folded(conv: _CausalConv1d, bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,9 +81,9 @@ class _TemporalAwareBlock(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float):
         super().__init__()
         self.conv1 = _CausalConv1d(channels, kernel_size, dilation)
-        self.bn1 = nn.BatchNorm1d(channels, momentum=0.01, eps=1e-3)
+        self.bn1 = MaskedBatchNorm1d(channels, momentum=0.01, eps=1e-3)
         self.conv2 = _CausalConv1d(channels, kernel_size, dilation)
-        self.bn2 = nn.BatchNorm1d(channels, momentum=0.01, eps=1e-3)
+        self.bn2 = MaskedBatchNorm1d(channels, momentum=0.01, eps=1e-3)
         self.drop = nn.Dropout1d(dropout)
 
     def _dropout(self, h: torch.Tensor) -> torch.Tensor:
@@ -85,9 +91,9 @@ class _TemporalAwareBlock(nn.Module):
             return h
         return self.drop(h.transpose(1, 2)).transpose(1, 2)  # whole channels per sample
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self._dropout(F.relu(_conv_bn(self.conv1, self.bn1, x)))
-        h = self._dropout(F.relu(_conv_bn(self.conv2, self.bn2, h)))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self._dropout(F.relu(_conv_bn(self.conv1, self.bn1, x, mask)))
+        h = self._dropout(F.relu(_conv_bn(self.conv2, self.bn2, h, mask)))
         return x * torch.sigmoid(h)
 
 
@@ -105,7 +111,9 @@ class TIMNetModule(nn.Module):
     Causal convolutions make right padding irrelevant in the forward
     direction; the backward direction reverses every sequence within its own
     length (padding stays at the end), and the time averages count real frames
-    only, so predictions do not depend on padding.
+    only, so predictions do not depend on padding. In training, batch-norm
+    statistics count real frames only
+    (:class:`~skser.models._masking.MaskedBatchNorm1d`).
 
     Parameters
     ----------
@@ -181,10 +189,13 @@ class TIMNetModule(nn.Module):
         f = F.linear(x, self.in_fwd.weight[..., 0], self.in_fwd.bias)
         xr = reverse_within_lengths(x.transpose(1, 2), lengths).transpose(1, 2)
         b = F.linear(xr, self.in_bwd.weight[..., 0], self.in_bwd.bias)
+        mask = None
+        if self.training and lengths is not None:
+            mask = time_mask(lengths, x.shape[1])  # batch-norm statistics over real frames
         z = 0.0
         for j, (tab_f, tab_b) in enumerate(zip(self.fwd, self.bwd)):
-            f = tab_f(f)
-            b = tab_b(b)
+            f = tab_f(f, mask)
+            b = tab_b(b, mask)
             z = z + self.fusion[j] * masked_mean_time((f + b).transpose(1, 2), lengths)
         return self.classifier(z)
 
