@@ -94,7 +94,7 @@ def _logistic(C: float):
 #:
 #: Pool 1 (first run, 2026-11-29): chose "mfcc+lld F10, speaker, logistic C=0.01"
 #: in 9 of 10 outer folds on the EMO-DB 2 s copy (nested UAR 0.747) and in all
-#: of the 7 RAVDESS folds it finished; as a fixed recipe that system reached
+#: of the 8 RAVDESS folds it finished before it was stopped; as a fixed recipe that system reached
 #: 0.587 UAR on RAVDESS, short of the 0.60 target, so pool 2 (the default
 #: ``--pool 2``) adds cheap variants around it; the SVMs never won and are dropped.
 POOLS = {
