@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from pathlib import Path
@@ -91,7 +92,8 @@ def _markdown(args: argparse.Namespace, corpus: Any, result: Any, seconds: float
     return "\n".join([
         f"# skser evaluate: {args.model} on {args.data}",
         "",
-        f"- Data: `{args.data}`, {len(corpus.data)} utterances, "
+        f"- Data: `{args.data}` (from {os.path.commonpath(list(corpus.data))}), "
+        f"{len(corpus.data)} utterances, "
         f"{len(result.labels)} classes ({', '.join(map(str, result.labels))}), "
         f"speakers: {speakers}",
         f"- Model: `{args.model}`: {MODELS[args.model].summary}",

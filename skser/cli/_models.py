@@ -97,6 +97,8 @@ def _svm(*, n_jobs, verbose, features, epochs, duration, random_state) -> Any:
         ("features", _features_union(features, n_jobs, verbose)),
         ("standardscaler", StandardScaler()),
         # probability=True only adds predict_proba (Platt scaling); predict is unchanged.
+        # scikit-learn 1.9 deprecates it (removal in 1.11) for CalibratedClassifierCV,
+        # whose private parts skser.io does not trust yet; main() hides the warning.
         ("classifier", SVC(class_weight="balanced", probability=True,
                            random_state=random_state)),
     ])
