@@ -16,6 +16,7 @@ from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
 from ._prosody import Prosody
+from ._sernet_features import SERNetFeatures
 from ._spectrogram_image import SpectrogramImage
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "LowLevel",
     "MFCC",
     "Prosody",
+    "SERNetFeatures",
     "SpectrogramImage",
     "SpeechEncoder",
     "Wav2Vec2Embedder",

@@ -254,10 +254,11 @@ class Prosody(BaseFrameTransformer):
         y, centres, track, energy = self._analyse(y)
         return np.stack([track.f0, track.voicing, energy], axis=1).astype(np.float32)
 
-    def _assemble(self, results: list[np.ndarray]) -> np.ndarray:
+    def _assemble(self, results: list[tuple[np.ndarray, int]]) -> np.ndarray:
         if self.output == "frames":
             return super()._assemble(results)
-        return np.stack(results).astype(np.float32, copy=False)
+        self._warn_cropped(np.array([n for _, n in results]))
+        return np.stack([row for row, _ in results]).astype(np.float32, copy=False)
 
     def _analyse(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, PitchTrack, np.ndarray]:
         """DC-free waveform, frame centres, pitch track and energy track (dB)."""
@@ -321,8 +322,8 @@ class Prosody(BaseFrameTransformer):
         if phonation_s > 0:
             stats["articulation_rate_syl_per_s"] = n_syllables / phonation_s
 
-        pulses, _ = glottal_pulses(y, sr, centres, track.f0, self.hop_length)
-        stats.update(jitter_shimmer(y, sr, pulses))
+        pulses, runs = glottal_pulses(y, sr, centres, track.f0, self.hop_length)
+        stats.update(jitter_shimmer(y, sr, pulses, runs))
 
         # Praat's Harmonicity (cc) averages the frames that are not silent
         # under its own rule (voicing threshold 0, silence threshold 0.1).

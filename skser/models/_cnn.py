@@ -450,6 +450,9 @@ class CNN2D(BaseNeuralClassifier):
         self.n_frames_ = n_frames
         return CNN2DModule(n_features, n_classes, n_frames, dropout=self.dropout, pooling=self.pooling)
 
+    def _trims_padding(self):
+        return self.pooling != "flatten"  # the flatten head needs every batch at the fitted length
+
     def _check_module_input(self, n_features, n_frames):
         fitted = getattr(self, "n_frames_", None)
         if self.pooling == "flatten" and fitted != n_frames:
