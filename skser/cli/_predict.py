@@ -161,7 +161,7 @@ def run_predict(args: argparse.Namespace) -> int:
     """Run ``skser predict``; return the exit status."""
     import numpy as np
 
-    from ..exceptions import AudioInputError
+    from ..exceptions import AudioInputError, ModelFileError
     from ..io import load, read_manifest
 
     if not args.model.is_file():
@@ -171,6 +171,9 @@ def run_predict(args: argparse.Namespace) -> int:
     manifest = read_manifest(args.model)  # refuses non-model files before any audio work
     files = expand_audio_paths(args.files)
     model = load(args.model)
+    if not hasattr(model, "predict"):
+        raise ModelFileError(f"{args.model} holds a {type(model).__name__}, which does not "
+                             "predict labels; give a model written by `skser train`.")
     if not args.quiet:
         info(f"Model: {args.model} ({manifest['final_estimator'].rsplit('.', 1)[-1]}, "
              f"classes {manifest['classes']}, skser {manifest['versions'].get('skser')}); "
