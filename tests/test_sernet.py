@@ -15,7 +15,13 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV, GroupKFold  # noqa: E402
 
 from skser.exceptions import ParameterError  # noqa: E402
-from skser.models import SERNet, SERNetCodeModule, SERNetModule, count_parameters, plot_attention  # noqa: E402
+from skser.models import (  # noqa: E402
+    SERNet,
+    SERNetCodeModule,
+    SERNetModule,
+    count_parameters,
+    plot_attention,
+)
 from skser.models._sernet import CODE_SIZES, REPORT_SIZES, WarmupCosineSteps  # noqa: E402
 
 N_FEATURES = 268  # 120 MFCC + deltas, 128 log-mel, 20 prosodic columns
@@ -49,7 +55,7 @@ def _small(**kw):
 @pytest.mark.parametrize(
     "module_cls, sizes, size, expected",
     [
-        # trainable parameters for 268 input columns and 8 classes (asserted, documented in docs/sernet.md)
+        # trainable parameters for 268 input columns and 8 classes (docs/sernet.md)
         (SERNetModule, REPORT_SIZES, "base", 573_001),
         (SERNetModule, REPORT_SIZES, "large", 2_057_801),
         (SERNetCodeModule, CODE_SIZES, "base", 686_752),
@@ -160,9 +166,12 @@ def test_plot_attention_returns_axes():
 # ------------------------------------------------------------- training
 def test_defaults_follow_the_report():
     clf = SERNet()
-    assert (clf.variant, clf.size, clf.optimizer, clf.lr, clf.weight_decay) == ("report", "base", "adamw", 1e-3, 1e-4)
-    assert (clf.loss, clf.focal_gamma, clf.focal_alpha, clf.label_smoothing) == ("focal", 2.0, 0.25, 0.1)
-    assert (clf.batch_size, clf.max_epochs, clf.patience, clf.validation_fraction) == (64, 100, 10, 0.1)
+    p = clf.get_params()
+    assert (p["variant"], p["size"], p["optimizer"], p["lr"]) == ("report", "base", "adamw", 1e-3)
+    assert (p["weight_decay"], p["loss"], p["focal_gamma"]) == (1e-4, "focal", 2.0)
+    assert p["focal_alpha"] == 0.25
+    assert (p["label_smoothing"], p["batch_size"], p["max_epochs"]) == (0.1, 64, 100)
+    assert (p["patience"], p["validation_fraction"]) == (10, 0.1)
     assert clf.schedule == "warmup_cosine_steps"
 
 
@@ -202,7 +211,8 @@ def test_group_aware_early_stopping():
 
 def test_spec_augment_masks_mel_bands_only_in_training():
     module = SERNetModule(N_FEATURES, 2, **REPORT_SIZES["small"],
-                          augment={"freq_mask_param": 20, "n_freq_masks": 2, "time_mask_param": 0, "n_time_masks": 1})
+                          augment={"freq_mask_param": 20, "n_freq_masks": 2,
+                                   "time_mask_param": 0, "n_time_masks": 1})
     x = torch.ones(16, 30, N_FEATURES - 20)
     module.columns.train()
     torch.manual_seed(0)
@@ -267,3 +277,22 @@ def test_top_level_lazy_export():
     import skser
 
     assert skser.SERNet is SERNet
+
+
+def test_pipeline_from_audio_paths(audio_paths):
+    features = pytest.importorskip("skser.features")
+    if not hasattr(features, "SERNetFeatures"):
+        pytest.skip("SERNetFeatures is not in this checkout yet (issue 8, prosody)")
+    import matplotlib.pyplot as plt
+    from sklearn.pipeline import make_pipeline
+
+    y = np.array(["ang", "sad", "ang", "sad"])
+    pipe = make_pipeline(features.SERNetFeatures(), _small(max_epochs=1, batch_size=2))
+    pipe.fit(audio_paths, y)
+    X = pipe[:-1].transform(audio_paths)
+    assert X.shape[2] >= 248 and pipe[-1].n_features_in_ == X.shape[2]
+    assert set(pipe.predict(audio_paths)) <= {"ang", "sad"}
+    weights = pipe[-1].attention_weights(X)
+    assert [w.shape[0] for w in weights] == list(np.isfinite(X).all(axis=2).sum(axis=1))
+    assert isinstance(plot_attention(pipe, audio_paths, index=1), matplotlib.axes.Axes)
+    plt.close("all")

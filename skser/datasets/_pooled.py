@@ -76,9 +76,10 @@ def load_pooled(
 
     Notes
     -----
-    Full sizes with the six emotions: RAVDESS 1 056 (of 1 440 speech files),
-    CREMA-D 7 442, TESS 2 400 (of 2 800), SAVEE 360 (of 480): 11 258
-    utterances from 24 + 91 + 2 + 4 = 121 speakers. The corpora differ in
+    Full sizes with the six emotions (from the corpora's documented sizes):
+    RAVDESS 1 056 (of 1 440 speech files), CREMA-D 7 442, TESS 2 400 (of
+    2 800), SAVEE 420 (of 480): 11 318 utterances from 24 + 91 + 2 + 4 = 121
+    speakers. The corpora differ in
     recording conditions and class balance; TESS has only two speakers.
 
     Examples

@@ -38,6 +38,7 @@ from ..exceptions import ParameterError
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
 from ._losses import FocalLoss
 from ._masking import MaskedBatchNorm1d, masked_mean_time, pooled_lengths, time_mask
+from ._net import take_batch
 from ._specaugment import spec_augment
 
 __all__ = [
@@ -109,7 +110,9 @@ class _MultiScaleConv(nn.Module):
         if not multiscale:
             widths, dilations = [sum(widths)], (1,)
         self.branches = nn.ModuleList(
-            nn.Conv1d(c_in, w, kernel_size, dilation=d, padding=d * (kernel_size - 1) // 2, bias=False)
+            nn.Conv1d(
+                c_in, w, kernel_size, dilation=d, padding=d * (kernel_size - 1) // 2, bias=False
+            )
             for w, d in zip(widths, dilations)
         )
 
@@ -146,7 +149,10 @@ class _AdditiveAttentionPooling(nn.Module):
     def forward(
         self, h: torch.Tensor, mask: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``h`` (batch, n_frames, channels) -> pooled (batch, channels), weights (batch, n_frames)."""
+        """Pooled ``h`` (batch, channels) and the weights (batch, n_frames).
+
+        ``h`` is (batch, n_frames, channels); ``mask`` (batch, n_frames) is True on real frames.
+        """
         scores = self.w2(torch.tanh(self.W1(h)))[..., 0].float()
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
@@ -180,10 +186,10 @@ class _ColumnLayout(nn.Module):
         super().__init__()
         if n_features < n_spectral + n_mel:
             raise ValueError(
-                f"SERNet expects frames of n_spectral={n_spectral} MFCC columns, then n_mel={n_mel} "
-                f"log-mel columns, then optional prosodic columns (the SERNetFeatures layout), i.e. "
-                f"at least {n_spectral + n_mel} features per frame; got {n_features}. Set n_spectral "
-                f"and n_mel to the layout of your features."
+                f"SERNet expects frames of n_spectral={n_spectral} MFCC columns, then "
+                f"n_mel={n_mel} log-mel columns, then optional prosodic columns (the "
+                f"SERNetFeatures layout), i.e. at least {n_spectral + n_mel} features per frame; "
+                f"got {n_features}. Set n_spectral and n_mel to the layout of your features."
             )
         self.n_spectral = n_spectral
         self.n_mel = n_mel
@@ -211,7 +217,9 @@ class _ColumnLayout(nn.Module):
         if not self.training or aug is None:
             return x
         if aug["freq_mask_param"] > 0 and aug["n_freq_masks"] > 0:
-            lo, hi = (self.n_spectral, self.n_spectral + self.n_mel) if self.n_mel else (0, x.shape[-1])
+            lo, hi = (self.n_spectral, self.n_spectral + self.n_mel)
+            if not self.n_mel:
+                lo, hi = 0, x.shape[-1]
             band = spec_augment(
                 x[..., lo:hi], None,
                 freq_mask_param=aug["freq_mask_param"], n_freq_masks=aug["n_freq_masks"],
@@ -225,7 +233,7 @@ class _ColumnLayout(nn.Module):
         return x
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, n_frames, n_used) -> (batch, n_frames, n_out): the mel block through its projection."""
+        """(batch, n_frames, n_used) -> (batch, n_frames, n_out), the mel block projected."""
         if self.mel_proj is None:
             return x
         s, m = self.n_spectral, self.n_mel
@@ -288,10 +296,14 @@ class SERNetModule(nn.Module):
         augment: dict | None = None,
     ):
         super().__init__()
-        self.columns = _ColumnLayout(n_features, n_spectral, n_mel, n_mel_projected, use_prosody, augment)
+        self.columns = _ColumnLayout(
+            n_features, n_spectral, n_mel, n_mel_projected, use_prosody, augment
+        )
         self.input_bn = MaskedBatchNorm1d(self.columns.n_used)
         width = filters * len(dilations)
-        self.multiscale = _MultiScaleConv(self.columns.n_out, [filters] * len(dilations), dilations, 3, multiscale)
+        self.multiscale = _MultiScaleConv(
+            self.columns.n_out, [filters] * len(dilations), dilations, 3, multiscale
+        )
         self.multiscale_bn = MaskedBatchNorm1d(width)
         self.res_blocks = nn.ModuleList(
             _ResidualBlock(width if i == 0 else channels, channels) for i in range(3)
@@ -300,7 +312,9 @@ class SERNetModule(nn.Module):
         self.mhsa_drop = nn.Dropout(0.1)
         self.mhsa_norm = nn.LayerNorm(channels, eps=1e-6)
         self.pooling = pooling
-        self.attention_pool = _AdditiveAttentionPooling(channels, attention_dim) if pooling == "attention" else None
+        self.attention_pool = (
+            _AdditiveAttentionPooling(channels, attention_dim) if pooling == "attention" else None
+        )
         self.dense = nn.Linear(channels, dense)
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(dense, n_classes)
@@ -311,7 +325,10 @@ class SERNetModule(nn.Module):
         lengths: torch.Tensor | None = None,
         return_attention: bool = False,
     ):
-        """Logits (batch, n_classes); with ``return_attention`` also the pooling weights (batch, n_frames)."""
+        """Logits (batch, n_classes); with ``return_attention``, also the weights (batch, n_frames).
+
+        ``x`` is (batch, n_frames, n_features); ``lengths`` (batch,) the real frame counts.
+        """
         n_frames = x.shape[1]
         mask = _mask_or_none(lengths, n_frames)
         h = self.columns.select(x)
@@ -323,7 +340,8 @@ class SERNetModule(nn.Module):
         for block in self.res_blocks:
             h = block(h, mask)
         h = h.transpose(1, 2)  # (batch, time, channels)
-        att, _ = self.mhsa(h, h, h, key_padding_mask=None if mask is None else ~mask, need_weights=False)
+        pad = None if mask is None else ~mask
+        att, _ = self.mhsa(h, h, h, key_padding_mask=pad, need_weights=False)
         h = self.mhsa_norm(h + self.mhsa_drop(att))
         if self.attention_pool is not None:
             pooled, weights = self.attention_pool(h, mask)
@@ -335,7 +353,7 @@ class SERNetModule(nn.Module):
 
 # ------------------------------------------------------------ the code network
 class _CodeDilatedBlock(nn.Module):
-    """The public code's ``DilatedConvBlock``: branches -> concat -> BN -> ReLU -> dropout (+ residual).
+    """The public code's ``DilatedConvBlock``: branches, concat, BN, ReLU, dropout (+ residual).
 
     The branch widths add up to ``filters`` (the code's ``filters // 3`` gives
     63 of 64 channels and breaks its own residual add: the bug fixed here).
@@ -343,7 +361,8 @@ class _CodeDilatedBlock(nn.Module):
 
     def __init__(self, c_in: int, filters: int, dilations, multiscale: bool, dropout: float):
         super().__init__()
-        self.conv = _MultiScaleConv(c_in, _split_widths(filters, len(dilations)), dilations, 3, multiscale)
+        widths = _split_widths(filters, len(dilations))
+        self.conv = _MultiScaleConv(c_in, widths, dilations, 3, multiscale)
         self.bn = MaskedBatchNorm1d(filters, eps=1e-3, momentum=0.01)
         self.drop = nn.Dropout(dropout)
         self.residual = c_in == filters
@@ -435,10 +454,18 @@ class SERNetCodeModule(nn.Module):
             c_in = c
         self.blocks = nn.ModuleList(blocks)
         self.pooling = pooling
-        self.attention_pool = _QueryAttentionPooling(c_in, heads, dropout) if pooling == "attention" else None
+        self.attention_pool = (
+            _QueryAttentionPooling(c_in, heads, dropout) if pooling == "attention" else None
+        )
         self.head = nn.Sequential(
-            nn.Linear(c_in, dense[0]), nn.LayerNorm(dense[0], eps=1e-6), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(dense[0], dense[1]), nn.LayerNorm(dense[1], eps=1e-6), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(c_in, dense[0]),
+            nn.LayerNorm(dense[0], eps=1e-6),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(dense[0], dense[1]),
+            nn.LayerNorm(dense[1], eps=1e-6),
+            nn.ReLU(),
+            nn.Dropout(dropout),
             nn.Linear(dense[1], n_classes),
         )
 
@@ -448,7 +475,11 @@ class SERNetCodeModule(nn.Module):
         lengths: torch.Tensor | None = None,
         return_attention: bool = False,
     ):
-        """Logits; with ``return_attention`` also the weights (batch, ceil(n_frames / 2)) of the pooled frames."""
+        """Logits (batch, n_classes); with ``return_attention``, also the pooling weights.
+
+        The weights are (batch, ceil(n_frames / 2)), one per pooled frame: the
+        stem's max pool halves the frame rate.
+        """
         mask = _mask_or_none(lengths, x.shape[1])
         h = self.input_norm(self.columns.select(x))
         h = self.columns.spec_augment(h, lengths).transpose(1, 2)
@@ -501,7 +532,8 @@ class WarmupCosineSteps(Callback):
         per_epoch = max(math.ceil(len(X) / net.batch_size), 1)
         self.total_steps_ = per_epoch * net.max_epochs
         w = self.warmup_steps
-        self.warmup_ = max(int(round(w * self.total_steps_)) if isinstance(w, float) and w < 1 else int(w), 0)
+        fraction = isinstance(w, float) and w < 1
+        self.warmup_ = max(int(round(w * self.total_steps_)) if fraction else int(w), 0)
         self.step_ = 0
 
     def factor(self, step: int, lr: float) -> float:
@@ -795,7 +827,8 @@ class SERNet(BaseNeuralClassifier):
         with torch.inference_mode():
             for start in range(0, x.shape[0], self.batch_size):
                 lb = lengths[start : start + self.batch_size]
-                xb = torch.from_numpy(x[start : start + self.batch_size, : int(lb.max())]).to(device)
+                # NaN padding of the validated input is set to 0 on the batch copy (base contract)
+                xb = take_batch(x, lengths, slice(start, start + self.batch_size), True)["x"].to(device)
                 _, w = module(xb, torch.from_numpy(lb).to(device), return_attention=True)
                 w = w.double().cpu().numpy()
                 for row, n in zip(w, lb):
@@ -851,23 +884,24 @@ def plot_attention(
     """
     import matplotlib.pyplot as plt
 
-    clf = estimator
-    features = X
-    if hasattr(estimator, "steps"):
-        clf = estimator[-1]
-        features = estimator[:-1].transform(X[index : index + 1] if hasattr(X, "__getitem__") else X)
-        index_in_features = 0
+    if hasattr(estimator, "steps"):  # a pipeline: compute the features of this one utterance
+        clf, features, row = estimator[-1], estimator[:-1].transform(X[index : index + 1]), 0
     else:
-        index_in_features = index
+        clf, features, row = estimator, X, index
     if not isinstance(clf, SERNet):
-        raise TypeError(f"plot_attention needs a fitted SERNet (or a pipeline ending in one); got {type(clf).__name__}.")
+        raise TypeError(
+            "plot_attention needs a fitted SERNet or a pipeline ending in one; "
+            f"got {type(clf).__name__}."
+        )
     features = np.asarray(features, dtype=np.float32)
-    one = features[index_in_features : index_in_features + 1]
+    one = features[row : row + 1]
     weights = clf.attention_weights(one)[0]
     n = weights.shape[0]
     if logmel is None:
         if clf.n_mel == 0:
-            raise ParameterError("plot_attention: the classifier has n_mel=0; pass logmel= to draw a spectrogram.")
+            raise ParameterError(
+                "plot_attention: the classifier has n_mel=0; pass logmel= to draw a spectrogram."
+            )
         logmel = one[0, :n, clf.n_spectral : clf.n_spectral + clf.n_mel]
     logmel = np.asarray(logmel, dtype=np.float64)[:n]
     if ax is None:
