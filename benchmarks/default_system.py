@@ -94,7 +94,7 @@ def _logistic(C: float):
 #:
 #: Pool 1 (first run, 2026-11-29): chose "mfcc+lld F10, speaker, logistic C=0.01"
 #: in 9 of 10 outer folds on the EMO-DB 2 s copy (nested UAR 0.747) and in all
-#: of the 7 RAVDESS folds it finished; as a fixed recipe that system reached
+#: of the 8 RAVDESS folds it finished before it was stopped; as a fixed recipe that system reached
 #: 0.587 UAR on RAVDESS, short of the 0.60 target, so pool 2 (the default
 #: ``--pool 2``) adds cheap variants around it; the SVMs never won and are dropped.
 POOLS = {
@@ -220,9 +220,10 @@ def report(corpus, cache: str) -> dict:
         rows[system] = {"result": result, "feature_time": feature_time,
                         "fit_time": float(result.folds["fit_time"].mean()),
                         "n_features": X.shape[1]}
-        print(f"  {system}: {X.shape[1]} features ({feature_time:.1f} s, cached after the "
-              f"first run), UAR {result.pooled['uar']:.4f}, WA {result.pooled['wa']:.4f}, "
-              f"macro-F1 {result.pooled['macro_f1']:.4f}, mean fit "
+        print(f"  {system}: {X.shape[1]} features ({feature_time:.1f} s, from the cache "
+              f"after the first run), UAR {result.pooled['uar']:.4f}, WA "
+              f"{result.pooled['wa']:.4f}, macro-F1 {result.pooled['macro_f1']:.4f}, "
+              f"ROC AUC {result.pooled['roc_auc']:.4f}, mean fit "
               f"{rows[system]['fit_time']:.2f} s per fold", flush=True)
     return rows
 
@@ -274,14 +275,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {title} | {uar:.3f} | {best} |")
     else:
         print("| corpus copy | floor UAR | default UAR | gain | default WA | default macro-F1 "
-              "| fit per fold (floor / default) |")
-        print("|---|---|---|---|---|---|---|")
+              "| default ROC AUC | fit per fold (floor / default) |")
+        print("|---|---|---|---|---|---|---|---|")
         for title, rows in table:
             f, d = rows["floor"], rows["default"]
             print(f"| {title} | {f['result'].pooled['uar']:.3f} | "
                   f"{d['result'].pooled['uar']:.3f} | "
                   f"{d['result'].pooled['uar'] - f['result'].pooled['uar']:+.3f} | "
                   f"{d['result'].pooled['wa']:.3f} | {d['result'].pooled['macro_f1']:.3f} | "
+                  f"{d['result'].pooled['roc_auc']:.3f} | "
                   f"{f['fit_time']:.2f} s / {d['fit_time']:.2f} s |")
     return 0
 

@@ -51,6 +51,7 @@ import datetime
 import json
 import os
 import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -177,14 +178,16 @@ def main() -> None:
                 model_classes = model.classes_ if hasattr(model, "classes_") else model[-1].classes_
                 row = {"protocol": protocol, "fold": fold, "model": name, "n_train": len(tr),
                        "n_test": len(te), **scores(y[te], proba, model_classes), "cpu_s": cpu}
+                if protocol == "speaker":
+                    row["test_speakers"] = sorted(set(groups[te]))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {
-        "command": "python benchmarks/spectrogram_transfer.py " + " ".join(
-            f"{k}={v}" for k, v in vars(args).items()),
+        "command": "python benchmarks/spectrogram_transfer.py " + " ".join(sys.argv[1:]),
+        "args": vars(args),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
         "platform": platform.platform(), "processor": platform.processor(),
         "torch_threads": torch.get_num_threads(), "feature_cpu_s": feature_cpu,

@@ -52,9 +52,15 @@ _LAZY = {
     "SpectrogramCNN": "skser.models",
     "SpectrogramImage": "skser.features",
     "WaveformAugmenter": "skser.augmentation",
+    "SpeechEncoder": "skser.features",
+    "FeatureDict": "skser.features",
+    "FusionNet": "skser.models",
+    "SpeechEncoderClassifier": "skser.models",
     "SpeakerNormalizer": "skser.preprocessing",
     "make_default_classifier": "skser._default",
     "Prosody": "skser.features",
+    "SERNetFeatures": "skser.features",
+    "MFCCModule": "skser.features",
 }
 
 

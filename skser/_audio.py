@@ -112,9 +112,11 @@ def load_audio(path: str | os.PathLike, sr: int = 16000) -> np.ndarray:
     FileNotFoundError
         If ``path`` does not exist.
     skser.exceptions.AudioDecodeError
-        If the file cannot be decoded.
+        If the file cannot be read (permissions) or decoded (corrupt, not
+        audio, a Git LFS pointer).
     skser.exceptions.AudioInputError
-        If the decoded audio is empty or contains NaN or inf.
+        If ``path`` is a directory, or the decoded audio is empty or contains
+        NaN or inf.
     """
     return _load_file(path, sr, row=None)
 

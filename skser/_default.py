@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .features import MFCC, Functionals, LowLevel
+from .features import MFCC, Functionals, LogMel, LowLevel
 from .preprocessing import SpeakerNormalizer
 
 __all__ = ["make_default_classifier"]
@@ -33,6 +33,8 @@ def make_default_classifier(
                               -> Functionals(10 statistics)                 800 values
           lowlevel          LowLevel (ZCR, RMS, 12 chroma, centroid, roll-off,
                               flatness; same frames) -> Functionals(10)    170 values
+          logmel            LogMel(64 mel bands, dB; same frames)
+                              -> Functionals(10)                           640 values
         speakernormalizer   SpeakerNormalizer(): each speaker's functionals
                               standardised with that speaker's statistics
         standardscaler      StandardScaler()
@@ -81,6 +83,7 @@ def make_default_classifier(
         ("mfcc", make_pipeline(MFCC(n_mfcc=40, n_mels=64, deltas=1, **extractor),
                                Functionals(_FUNCTIONALS))),
         ("lowlevel", make_pipeline(LowLevel(**extractor), Functionals(_FUNCTIONALS))),
+        ("logmel", make_pipeline(LogMel(n_mels=64, **extractor), Functionals(_FUNCTIONALS))),
     ])
     return Pipeline([
         ("features", features),

@@ -55,20 +55,14 @@ PAYLOAD_NAME = "model.skops"
 #: A manifest larger than this is not one skser wrote (it is a few kB).
 _MAX_MANIFEST_BYTES = 1 << 20
 
-_VERSIONED_PACKAGES = {
-    "skser": "skser",
-    "scikit-learn": "scikit-learn",
-    "numpy": "numpy",
-    "scipy": "scipy",
-    "skops": "skops",
-    "torch": "torch",
-}
+#: Packages whose versions the manifest records (distribution names).
+_VERSIONED_PACKAGES = ("skser", "scikit-learn", "numpy", "scipy", "skops", "torch")
 #: Packages whose version difference between saving and loading is warned about.
 _WARN_ON_MISMATCH = ("skser", "scikit-learn")
 
-#: Modules whose public estimators are trusted.
-_ESTIMATOR_MODULES = (
-    "sklearn",
+#: imbalanced-learn modules whose public estimators are trusted (scikit-learn's
+#: come from sklearn.utils.all_estimators, skser's from skser.utils.all_estimators).
+_IMBLEARN_MODULES = (
     "imblearn",
     "imblearn.combine",
     "imblearn.ensemble",
@@ -129,7 +123,7 @@ def _trusted_types() -> tuple[str, ...]:
     classes: set[type] = {cls for _, cls in all_estimators()}
     classes |= {cls for _, cls in sklearn_estimators()}
     classes |= set(_sklearn_splitters())
-    for module_name in _ESTIMATOR_MODULES[1:]:
+    for module_name in _IMBLEARN_MODULES:
         classes |= set(_public_estimators(module_name))
     names = {_type_name(cls) for cls in classes} | set(_DATA_TYPES)
     return tuple(sorted(names))
@@ -194,7 +188,7 @@ def _manifest(estimator: Any, payload: bytes) -> dict:
         "final_estimator": _type_name(type(_final_estimator(estimator))),
         "classes": None if classes is None else _jsonable(classes),
         "versions": {
-            **{key: _installed_version(pkg) for key, pkg in _VERSIONED_PACKAGES.items()},
+            **{pkg: _installed_version(pkg) for pkg in _VERSIONED_PACKAGES},
             "python": platform.python_version(),
         },
         "payload": PAYLOAD_NAME,
@@ -515,7 +509,7 @@ def load(path: str | os.PathLike, *, trusted: list[str] | None = None) -> Any:
             f"{_type_name(type(estimator))!r}."
         )
     saved_classes = manifest.get("classes")
-    loaded_classes = _manifest(estimator, b"")["classes"]
+    loaded_classes = json.loads(json.dumps(_manifest(estimator, b"")["classes"]))
     if saved_classes != loaded_classes:
         raise ModelFileError(
             f"{path} is inconsistent: the manifest lists the classes {saved_classes!r}, "

@@ -364,3 +364,20 @@ def test_labels_unseen_in_fit_are_never_predicted_and_count_as_errors():
     # The unseen class enters UAR with recall 0, as a class of y_true.
     recalls = [float(pred[i] == y_test[i]) for i in range(3)]
     assert unweighted_average_recall(y_test, pred) == pytest.approx(np.mean(recalls))
+
+
+# -- None or NaN in y (the neural classifiers' check, from skser.models) ------
+@pytest.mark.parametrize(
+    "y",
+    [["anger", "sadness", None, "anger", "sadness", "anger"],
+     np.array([1.0, 2.0, np.nan, 1.0, 2.0, 1.0])],
+    ids=["None", "NaN"],
+)
+def test_missing_label_in_y_is_an_error_naming_the_row(y):
+    pytest.importorskip("torch")
+    from skser import LightSERNet
+    from skser.exceptions import ParameterError
+
+    X = np.random.default_rng(0).standard_normal((6, 20, 8)).astype(np.float32)
+    with pytest.raises(ParameterError, match=r"y has a missing label \((None|nan)\) at row 2"):
+        LightSERNet(max_epochs=1, device="cpu").fit(X, y)

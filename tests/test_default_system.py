@@ -54,7 +54,7 @@ def test_default_system_under_evaluate(tone):
     # Each fold's normaliser knows exactly the training speakers.
     for est, test in zip(result.estimators, result.test_indices):
         assert set(est["speakernormalizer"].speakers_) == set(groups) - set(groups[test])
-    assert est["features"].transform(X[:2]).shape == (2, 970)
+    assert est["features"].transform(X[:2]).shape == (2, 1610)
     # Outside evaluate, predict needs the speakers (routing on) and says how to pass them.
     with sklearn.config_context(enable_metadata_routing=True):
         with pytest.raises(ValueError, match="enable_metadata_routing=True"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import time
 
@@ -17,6 +16,7 @@ from sklearn.model_selection import (
     cross_val_score,
 )
 from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Callback
 
 from skser.models import CNN1D, CNN2D, LightSERNet, TIMNet
 
@@ -164,11 +164,15 @@ def test_bad_input_messages():
         clf.predict(X[:, :, :10])
     with pytest.raises(ValueError, match="lr"):
         _small(LightSERNet, lr=-1.0).fit(X, y)
-    with pytest.raises(ValueError, match="CUDA is not available"):
-        if not torch.cuda.is_available():
-            _small(LightSERNet, device="cuda").fit(X, y)
-        else:  # pragma: no cover
-            raise ValueError("CUDA is not available (skipped on a GPU machine)")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: device='cuda' is valid")
+def test_cuda_device_without_cuda_is_a_parameter_error():
+    from skser.exceptions import ParameterError
+
+    X, y, _ = _frames(n=8)
+    with pytest.raises(ParameterError, match="CUDA is not available"):
+        _small(LightSERNet, device="cuda").fit(X, y)
 
 
 def test_float32_fast_path_matches_checked_input_and_still_rejects_bad_values():
@@ -234,9 +238,36 @@ def test_validation_fraction_group_aware_and_best_epoch():
     assert n_train + n_valid == 40 and n_valid % 4 == 0 and n_valid > 0
     tr, va = clf._split(np.arange(40) % 4, groups, seed=0)
     assert not set(groups[tr]) & set(groups[va])
-    # the restored weights are those of the best validation epoch
-    best = int(np.argmax(valid_uar))
-    assert hist[best]["valid_uar_best"]
+
+
+class _RecordEpochPredictions(Callback):
+    """Probabilities of the module on a fixed probe set at the end of every epoch."""
+
+    def __init__(self, probe):
+        self.probe = probe
+
+    def initialize(self):
+        self.records_ = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        net.module_.eval()
+        with torch.no_grad():
+            logits = net.module_(torch.from_numpy(self.probe))
+        self.records_.append(torch.softmax(logits.double(), dim=1).numpy())
+
+
+def test_best_epoch_weights_are_restored():
+    X, y, _ = _frames(n=40)
+    clf = _small(TIMNet, max_epochs=6, validation_fraction=0.25, lr=3e-2,
+                 callbacks=[("probe", _RecordEpochPredictions(X))])
+    clf.fit(X, y, groups=np.repeat(np.arange(10), 4))
+    records = dict(clf.net_.callbacks_)["probe"].records_
+    valid_uar = clf.history_[:, "valid_uar"]
+    best = int(np.argmax(valid_uar))  # the first epoch with the highest validation UAR
+    assert len(records) == 6 and best < 5, "choose a setting whose best epoch is not the last"
+    np.testing.assert_allclose(clf.predict_proba(X), records[best], atol=1e-6)
+    assert not np.allclose(clf.predict_proba(X), records[-1], atol=1e-4)
 
 
 def test_patience_stops_early():
@@ -279,7 +310,7 @@ def test_focal_loss_and_class_weight_reach_the_criterion():
 
 
 def test_spec_augment_applied_in_training_only(monkeypatch):
-    import skser.models._base as base
+    import skser.models._net as base
 
     calls = {"n": 0}
     real = base.spec_augment
@@ -408,13 +439,13 @@ def test_real_learning_emodb_4class_held_out_speakers(emodb_4class_files):
     test_speakers = {"03", "16"}
     test = np.isin(speakers, list(test_speakers))
     feats = MFCC.light_sernet(duration=3.0).fit_transform([str(f) for f in emodb_4class_files])
-    clf = LightSERNet(max_epochs=30, lr=1e-3, random_state=0, device="cpu")
-    # The one long training of the suite: let it use the machine's cores (at most 2).
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    # 12 epochs on one thread (the suite-wide setting): long enough to learn, short enough
+    # not to dominate the suite; measured UAR 0.645 with these settings (chance 0.25).
+    clf = LightSERNet(max_epochs=12, lr=1e-3, random_state=0, device="cpu")
     start = time.perf_counter()
     clf.fit(feats[~test], y[~test])
     elapsed = time.perf_counter() - start
     uar = balanced_accuracy_score(y[test], clf.predict(feats[test]))
     print(f"\nEMO-DB 4-class, held-out speakers {sorted(test_speakers)}: UAR {uar:.3f}, "
-          f"{elapsed / 30:.2f} s/epoch on {int((~test).sum())} clips")
-    assert uar > 0.55  # measured 0.76-0.88 across code revisions; chance is 0.25
+          f"{elapsed / 12:.2f} s/epoch on {int((~test).sum())} clips")
+    assert uar > 0.55  # chance is 0.25

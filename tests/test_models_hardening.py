@@ -135,6 +135,14 @@ def test_missing_labels_name_the_row(labels, shown):
         _small(TIMNet, max_epochs=1).fit(X, y)
 
 
+def test_nan_in_a_plain_list_of_strings_is_missing_not_the_label_nan():
+    from skser.exceptions import ParameterError
+
+    X, _, _ = _frames(n=6)
+    with pytest.raises(ParameterError, match=r"missing label \(nan\) at row 3"):
+        _small(TIMNet, max_epochs=1).fit(X, ["a", "b", "a", np.nan, "b", "a"])
+
+
 # ---------------------------------------------------------------- RNG side effects
 def test_fit_on_cpu_seeds_no_accelerator_generator(monkeypatch):
     calls = []
@@ -224,7 +232,7 @@ class _RecordingScaler:
 
 
 def test_on_grad_computed_sees_unscaled_gradients():
-    from skser.models._base import _BatchDataset
+    from skser.models._net import _BatchDataset
 
     X, y, _ = _frames(n=8, n_frames=20)
     clf = _small(TIMNet, max_epochs=1, device="cpu", n_blocks=2, dropout=0.0).fit(X, y)
@@ -287,3 +295,156 @@ def test_masked_bn_keeps_eval_folding_and_state_dict_keys():
     assert "path1.bn.running_mean" in keys and "path1.bn.num_batches_tracked" in keys
     plain = torch.nn.BatchNorm2d(32)
     plain.load_state_dict(clf.module_.path1.bn.state_dict())  # same keys as torch BN
+
+
+# ---------------------------------------------------------------- padding memory, read-only input
+def _padded_with_outlier(n=64, n_frames=600, n_features=40, seed=0):
+    """NaN-padded frames where one long utterance sets the padded length (~6 MiB float32)."""
+    rng = np.random.default_rng(seed)
+    X = np.full((n, n_frames, n_features), np.nan, dtype=np.float32)
+    lengths = rng.integers(20, 60, n)
+    lengths[5] = n_frames
+    for i, L in enumerate(lengths):
+        X[i, :L] = rng.standard_normal((L, n_features)) + (i % 2)
+    return X, np.where(np.arange(n) % 2, "b", "a"), lengths
+
+
+def test_padded_input_is_never_copied_whole():
+    import tracemalloc
+
+    X, y, _ = _padded_with_outlier()
+    clf = _small(TIMNet, max_epochs=1, batch_size=16, n_blocks=1, device="cpu")
+    clf.fit(X[:16, :60], y[:16]).predict_proba(X[:16, :60])  # warm up lazy imports (not copies)
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        clf.fit(X, y)
+        fit_peak = tracemalloc.get_traced_memory()[1] - baseline
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        clf.predict_proba(X)
+        predict_peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    assert np.isnan(X[0, -1]).all()  # the caller's padding is left as it was
+    assert fit_peak < 0.5 * X.nbytes, (fit_peak, X.nbytes)
+    assert predict_peak < 0.5 * X.nbytes, (predict_peak, X.nbytes)
+
+
+def test_validate_X_returns_the_callers_array():
+    X, y, lengths = _padded_with_outlier(n=8, n_frames=100, n_features=4)
+    clf = _small(TIMNet, max_epochs=1, device="cpu").fit(X, y)
+    x, got = clf._validate_X(X, reset=False)
+    assert np.shares_memory(x, X)
+    np.testing.assert_array_equal(got, lengths)
+    x, got = clf._validate_X(X[:, :60], reset=False)  # a non-contiguous view: no copy either
+    assert np.shares_memory(x, X) and got.max() == 60
+
+
+@pytest.mark.parametrize("cls", ALL_MODELS)
+@pytest.mark.parametrize("padded", [False, True], ids=["full", "padded"])
+def test_read_only_and_memmap_input_neither_warn_nor_fail(cls, padded, tmp_path):
+    import warnings
+
+    import joblib
+
+    if cls is CNN1D and padded:
+        pytest.skip("CNN1D takes descriptor vectors, which have no padding")
+    X, y = _data_for(cls, n=12, variable=padded)
+    path = tmp_path / "X.joblib"
+    joblib.dump(X, path)
+    memmap = joblib.load(path, mmap_mode="r")  # what GridSearchCV(n_jobs>1) workers get
+    assert isinstance(memmap, np.memmap) and not memmap.flags.writeable
+    read_only = X.copy()
+    read_only.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for data in (memmap, read_only):
+            clf = _small(cls, max_epochs=1, device="cpu").fit(data, y)
+            np.testing.assert_allclose(clf.predict_proba(data), clf.predict_proba(X), atol=1e-6)
+
+
+# ---------------------------------------------------------------- focal loss consistency
+def test_focal_loss_is_continuous_at_gamma_0_with_weights_and_smoothing():
+    import torch.nn.functional as F
+
+    from skser.models import FocalLoss
+
+    logits = torch.randn(32, 4) * 3
+    logits[0] = torch.tensor([80.0, -80.0, -80.0, -80.0])  # a saturated p[y] = 1
+    y = torch.randint(0, 4, (32,))
+    y[0] = 0
+    w = torch.tensor([0.5, 2.0, 1.0, 3.0])
+    ce = F.cross_entropy(logits, y, weight=w, label_smoothing=0.2)
+    ones = torch.ones(4)  # alpha of ones forces the general (focal) code path
+    general = FocalLoss(weight=w, gamma=0.0, alpha=ones, label_smoothing=0.2)(logits, y)
+    torch.testing.assert_close(general, ce, rtol=1e-6, atol=1e-6)
+    assert FocalLoss(weight=w, label_smoothing=0.2)(logits, y).item() == ce.item()
+    gaps = []
+    for gamma in (1e-3, 1e-6, 1e-9):
+        near = FocalLoss(weight=w, gamma=gamma, label_smoothing=0.2)(logits, y)
+        gaps.append(abs(near.item() - ce.item()))
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-6  # tends to the gamma = 0 loss
+    # and the focusing term only ever lowers the loss
+    assert FocalLoss(weight=w, gamma=2.0, label_smoothing=0.2)(logits, y) < ce
+
+
+# ---------------------------------------------------------------- hooks: a dict-input subclass
+class _BundleModule(torch.nn.Module):
+    def __init__(self, n_features, n_embedding, n_classes):
+        super().__init__()
+        self.frames = torch.nn.Linear(n_features, 8)
+        self.embedding = torch.nn.Linear(n_embedding, 8)
+        self.out = torch.nn.Linear(16, n_classes)
+
+    def forward(self, x, embedding, lengths=None):
+        from skser.models._masking import masked_mean_time
+
+        h = masked_mean_time(self.frames(x).transpose(1, 2), lengths)
+        return self.out(torch.cat([h, self.embedding(embedding)], dim=1).relu())
+
+
+class _Bundle(TIMNet):
+    """Frames plus one embedding per utterance, through the base's hooks only (no fit copy)."""
+
+    def _validate_X(self, X, *, reset):
+        from sklearn.utils import check_array
+
+        frames, lengths = super()._validate_X(X["mfcc"], reset=reset)
+        embedding = check_array(X["embedding"], dtype=np.float32)
+        if reset:
+            self.n_embedding_ = embedding.shape[1]
+        return {"x": frames, "embedding": embedding}, lengths
+
+    def _module_shape(self, x):
+        return x["x"].shape[2], x["x"].shape[1]
+
+    def _build_module(self, n_features, n_frames, n_classes):
+        return _BundleModule(n_features, self.n_embedding_, n_classes)
+
+
+def test_dict_input_subclass_uses_the_hooks():
+    X, y, lengths = _frames(n=16, n_frames=30, variable=True)
+    emb = np.random.default_rng(1).standard_normal((16, 5)).astype(np.float32)
+    bundle = {"mfcc": X, "embedding": emb}
+    clf = _Bundle(max_epochs=2, batch_size=5, random_state=0, device="cpu", validation_fraction=0.25)
+    clf.fit(bundle, y)
+    proba = clf.predict_proba(bundle)
+    assert proba.shape == (16, 4) and clf.n_embedding_ == 5
+    single = np.concatenate(
+        [clf.predict_proba({"mfcc": X[i : i + 1, : lengths[i]], "embedding": emb[i : i + 1]})
+         for i in range(16)]
+    )
+    np.testing.assert_allclose(single, proba, atol=1e-5)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(bundle), proba)
+
+
+def test_trims_padding_hook_replaces_reading_subclass_parameters():
+    assert CNN2D(pooling="flatten")._trims_padding() is False
+    assert CNN2D()._trims_padding() is True and TIMNet()._trims_padding() is True
+    import inspect
+
+    import skser.models._base as base
+
+    assert "getattr(self" not in inspect.getsource(base)  # no subclass parameter read

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -66,6 +65,17 @@ def _tiny_encoder(tmp_path: Path) -> str:
     return str(make_tiny_encoder("wav2vec2", tmp_path))
 
 
+def _tiny_resnet(tmp_path: Path) -> str:
+    """A tiny random ResNet checkpoint folder (as save_pretrained writes it)."""
+    import transformers
+
+    config = transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 16, 32],
+                                       depths=[1, 1, 1, 1], layer_type="basic")
+    folder = tmp_path / "tiny-resnet"
+    transformers.ResNetModel(config).save_pretrained(folder)
+    return str(folder)
+
+
 #: Estimators that need more than a default instance and one of the generic inputs:
 #: name -> recipe(cls, tmp_path) -> (estimator, X, fit kwargs, predict/transform kwargs).
 RECIPES = {
@@ -76,13 +86,16 @@ RECIPES = {
     "SERNet": lambda cls, tmp: (
         cls(size="small", validation_fraction=None), _frames(12, 30, 268), {}, {}),
     "SpectrogramCNN": lambda cls, tmp: (
-        cls(backbone="resnet-18", pretrained=False),
+        cls(backbone=_tiny_resnet(tmp), hidden=16),
         np.random.default_rng(0).standard_normal((12, 3, 32, 32)).astype(np.float32), {}, {}),
     "SpeakerNormalizer": lambda cls, tmp: (
         cls(min_utterances=2), _vectors(), {"groups": SPEAKERS}, {"groups": SPEAKERS}),
     "SpeechEncoder": lambda cls, tmp: (cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
+    "SpeechEncoderClassifier": lambda cls, tmp: (
+        cls(_tiny_encoder(tmp), n_trainable_layers=1), _waveforms(12), {}, {}),
     "Wav2Vec2Embedder": lambda cls, tmp: (
         cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
+    "Prosody": lambda cls, tmp: (cls(), _waveforms(4, seconds=0.5), {}, {}),
 }
 
 
@@ -445,3 +458,20 @@ def test_the_documented_save_load_example_runs(doc, section, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     exec(compile(code, f"{doc} ({section})", "exec"), {})
     assert (tmp_path / "model.skser").is_file()
+
+
+def test_integer_labels_are_listed_in_the_manifest(tmp_path):
+    y = np.array([3, 1, 2] * 4)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(_vectors(), y)
+    path = save(model, tmp_path / "ints.skser")
+    assert read_manifest(path)["classes"] == [1, 2, 3]
+    np.testing.assert_array_equal(load(path).predict(_vectors()), model.predict(_vectors()))
+
+
+def test_an_attribute_skops_cannot_store_fails_before_writing(tmp_path):
+    model = LogisticRegression().fit(_vectors(), LABELS)
+    model.extra_ = (i for i in range(3))  # a generator: no format can store it
+    path = tmp_path / "bad.skser"
+    with pytest.raises(ModelFileError, match="skops cannot represent.*Nothing was written"):
+        save(model, path)
+    assert list(tmp_path.iterdir()) == []

@@ -23,10 +23,6 @@ from skser.features._prosody import FRAME_TRACKS, FUNCTIONALS
 
 SR = 16000
 
-_STATELESS_FIT = (
-    "fit is stateless (tags.requires_fit=False): it checks the kind of X but "
-    "never decodes it or reads sample values; transform rejects this input"
-)
 _N_FEATURES_IN = (
     "audio rows are waveforms of any length: n_features_in_ has no meaning, "
     "the number of samples per row may change between fit and transform"
@@ -34,9 +30,6 @@ _N_FEATURES_IN = (
 EXPECTED_FAILED_CHECKS = {
     "check_n_features_in": _N_FEATURES_IN,
     "check_n_features_in_after_fitting": _N_FEATURES_IN,
-    "check_complex_data": _STATELESS_FIT,
-    "check_estimators_empty_data_messages": _STATELESS_FIT,
-    "check_estimators_nan_inf": _STATELESS_FIT,
 }
 
 
@@ -141,7 +134,7 @@ def test_frame_tracks_follow_the_signal():
 def test_duration_and_n_frames():
     y = voice(150, 1.3)
     assert Prosody(output="frames", duration=1.0).fit_transform([y]).shape == (1, 101, 3)
-    assert Prosody(output="frames", n_frames=50).fit_transform([y]).shape == (1, 50, 3)
+    assert Prosody(output="frames", n_frames=90).fit_transform([y]).shape == (1, 90, 3)
     assert Prosody(duration=1.0).fit_transform([y]).shape == (1, 20)
 
 
@@ -258,13 +251,12 @@ def test_pyin_option():
     assert stats(y, f0_method="pyin")["f0_mean_hz"] == pytest.approx(200, rel=0.01)
 
 
-def test_clone_pickle_jobs_and_cache(tmp_path):
+def test_clone_pickle_and_cache(tmp_path):
     ys = [voice(f, 0.5, seed=i) for i, f in enumerate([110, 150, 210, 260])]
     est = Prosody(fmin=60.0)
     X = est.fit_transform(ys)
     assert clone(est).get_params() == est.get_params()
     assert_array_equal(pickle.loads(pickle.dumps(est)).transform(ys), X)
-    assert_array_equal(Prosody(fmin=60.0, n_jobs=2).transform(ys), X)
     cached = Prosody(fmin=60.0, memory=str(tmp_path))
     assert_array_equal(cached.transform(ys), X)
     assert_array_equal(cached.transform(ys), X)

@@ -156,7 +156,8 @@ def test_too_few_utterances_fall_back_to_global_statistics_with_warning():
     train = groups != "spk5"
     norm = SpeakerNormalizer(min_utterances=10).fit(X[train], groups=groups[train])
     few = np.flatnonzero(groups == "spk5")[:3]
-    with pytest.warns(SpeakerNormalizationWarning, match=r"min_utterances=10 rows: 'spk5' \(3 rows\)"):
+    with pytest.warns(SpeakerNormalizationWarning,
+                      match=r"min_utterances=10 rows: 'spk5' \(3 rows\)"):
         Xt = norm.transform(X[few], groups=groups[few])
     np.testing.assert_allclose(Xt, (X[few] - norm.global_location_) / norm.global_scale_)
     # The global location is the mean of all training rows; the global scale is the

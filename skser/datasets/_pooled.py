@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..exceptions import ParameterError
 from ._acted import load_cremad, load_ravdess, load_savee, load_tess
 from ._base import make_bunch
 from ._generic import combine
@@ -71,14 +72,15 @@ def load_pooled(
 
     Raises
     ------
-    ValueError
+    skser.exceptions.ParameterError
         If no corpus folder is given.
 
     Notes
     -----
-    Full sizes with the six emotions: RAVDESS 1 056 (of 1 440 speech files),
-    CREMA-D 7 442, TESS 2 400 (of 2 800), SAVEE 360 (of 480): 11 258
-    utterances from 24 + 91 + 2 + 4 = 121 speakers. The corpora differ in
+    Full sizes with the six emotions (from the corpora's documented sizes):
+    RAVDESS 1 056 (of 1 440 speech files), CREMA-D 7 442, TESS 2 400 (of
+    2 800), SAVEE 420 (of 480): 11 318 utterances from 24 + 91 + 2 + 4 = 121
+    speakers. The corpora differ in
     recording conditions and class balance; TESS has only two speakers.
 
     Examples
@@ -91,7 +93,7 @@ def load_pooled(
     paths = {"ravdess": ravdess, "cremad": cremad, "tess": tess, "savee": savee}
     missing = {name: "not given" for name, p in paths.items() if p is None}
     if len(missing) == len(paths):
-        raise ValueError(
+        raise ParameterError(
             "load_pooled needs at least one corpus folder: pass ravdess=, cremad=, tess= "
             "and/or savee= (see docs/datasets.md for where to obtain each)."
         )

@@ -16,6 +16,7 @@ from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
 from ._prosody import Prosody
+from ._sernet_features import SERNetFeatures
 from ._spectrogram_image import SpectrogramImage
 
 __all__ = [
@@ -26,10 +27,21 @@ __all__ = [
     "LogMel",
     "LowLevel",
     "MFCC",
+    "MFCCModule",
     "Prosody",
+    "SERNetFeatures",
     "SpectrogramImage",
     "SpeechEncoder",
     "Wav2Vec2Embedder",
     "frame_lengths",
     "frame_mask",
 ]
+
+
+def __getattr__(name: str):
+    # Imports torch: loaded on first access so that ``import skser`` stays light.
+    if name == "MFCCModule":
+        from ._torch_frontend import MFCCModule
+
+        return MFCCModule
+    raise AttributeError(f"module 'skser.features' has no attribute {name!r}")

@@ -37,7 +37,7 @@ from threadpoolctl import ThreadpoolController
 
 from .._audio import as_audio_items, check_array_layout, prepare_waveform
 from .._parallel import map_rows
-from ..exceptions import AudioInputError, AudioInputWarning
+from ..exceptions import AudioInputError, AudioInputWarning, InputError, ParameterError
 
 __all__ = [
     "BaseAudioTransformer",
@@ -64,7 +64,7 @@ def frame_mask(X: np.ndarray) -> np.ndarray:
     """
     X = np.asarray(X)
     if X.ndim != 3:
-        raise ValueError(
+        raise InputError(
             f"Frame-level features must have shape (n_samples, n_frames, n_features); "
             f"got an array of shape {X.shape}."
         )
@@ -97,7 +97,7 @@ def pad_frames(frames: list[np.ndarray]) -> np.ndarray:
     X : np.ndarray of shape (n_samples, max_i n_frames_i, n_features), float32
     """
     if not frames:
-        raise ValueError("No utterances to stack: X has 0 rows.")
+        raise InputError("No utterances to stack: X has 0 rows.")
     n_features = frames[0].shape[1]
     n_max = max(f.shape[0] for f in frames)
     out = np.full((len(frames), n_max, n_features), np.nan, dtype=np.float32)
@@ -292,14 +292,15 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         # (3-4x the CPU time on 2 cores). Parallelism comes from n_jobs instead.
         with _threadpool_controller().limit(limits=1, user_api="blas"):
             results = map_rows(
-                self._worker()._features_of_row,
+                self._worker()._measured_row,
                 items,
                 n_jobs=self.n_jobs,
                 verbose=self.verbose,
                 memory=self.memory,
                 desc=type(self).__name__,
             )
-        return self._assemble(results)
+        self._check_lengths(np.array([n for _, n in results], dtype=np.int64))
+        return self._assemble([features for features, _ in results])
 
     def _worker(self) -> "BaseAudioTransformer":
         if self.memory is None:
@@ -310,8 +311,23 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         worker.set_params(n_jobs=None, verbose=0, memory=None)
         return worker
 
-    def _features_of_row(self, item: Any, row: int) -> np.ndarray:
-        return self._features_of_waveform(prepare_waveform(item, self.sr, row))
+    def _measured_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
+        """Features of one row, checked finite, and its length in samples at ``sr``."""
+        y = prepare_waveform(item, self.sr, row)
+        with np.errstate(over="ignore", invalid="ignore"):  # raised as one error below
+            features = self._features_of_waveform(y)
+        if isinstance(features, np.ndarray) and features.dtype.kind == "f" and not np.all(
+            np.isfinite(features)
+        ):
+            peak = float(np.max(np.abs(y)))
+            raise AudioInputError(
+                f"{type(self).__name__}: the features of row {row} are not finite (its "
+                f"peak amplitude is {peak:.3g}). Scale float samples to [-1, 1]."
+            )
+        return features, y.shape[0]
+
+    def _check_lengths(self, lengths: np.ndarray) -> None:
+        """Hook on the row lengths (samples at ``sr``) before assembling, e.g. to warn."""
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
@@ -366,7 +382,7 @@ class BaseFrameTransformer(BaseAudioTransformer):
     # -- shared machinery ---------------------------------------------------
     def _check_params(self) -> None:
         if self.duration is not None and self.n_frames is not None:
-            raise ValueError(
+            raise ParameterError(
                 f"{type(self).__name__}: set at most one of duration="
                 f"{self.duration!r} and n_frames={self.n_frames!r}."
             )
@@ -397,23 +413,11 @@ class BaseFrameTransformer(BaseAudioTransformer):
         frame = getattr(self, "win_length", None) or getattr(self, "n_fft", None)
         return int(frame) if frame else super()._analysis_frame()
 
-    def _features_of_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
-        """Frames of one row and the row's length in samples at ``sr`` before cropping."""
-        y = prepare_waveform(item, self.sr, row)
-        with np.errstate(over="ignore", invalid="ignore"):  # raised as one error below
-            frames = self._features_of_waveform(y)
-        if not np.all(np.isfinite(frames)):
-            peak = float(np.max(np.abs(y)))
-            raise AudioInputError(
-                f"{type(self).__name__}: the features of row {row} are not finite (its "
-                f"peak amplitude is {peak:.3g}). Scale float samples to [-1, 1]."
-            )
-        return frames, y.shape[0]
+    def _assemble(self, results: list[np.ndarray]) -> np.ndarray:
+        return pad_frames(results)
 
-    def _assemble(self, results: list[tuple[np.ndarray, int]]) -> np.ndarray:
-        frames = [f for f, _ in results]
-        self._warn_cropped(np.array([n for _, n in results]))
-        return pad_frames(frames)
+    def _check_lengths(self, lengths: np.ndarray) -> None:
+        self._warn_cropped(lengths)
 
     def _warn_cropped(self, lengths: np.ndarray) -> None:
         """Warn once when a fixed length keeps less than half of some recordings."""

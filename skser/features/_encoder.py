@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._audio import as_audio_items, prepare_waveform
 from .._parallel import map_rows
-from ..exceptions import EncoderUnavailableError, ParameterError
+from ..exceptions import AudioInputError, EncoderUnavailableError, ParameterError
 from ._base import BaseAudioTransformer
 
 __all__ = [
@@ -150,8 +150,8 @@ def _looks_like_path(model: str) -> bool:
     )
 
 
-def _from_pretrained(model: str) -> tuple[Any, Any, dict]:
-    """``(model, feature extractor, kwargs used)`` loaded by path, from the cache or the Hub."""
+def _from_pretrained(model: str) -> tuple[Any, Any]:
+    """``(model, feature extractor)`` loaded by path, from the Hugging Face cache or the Hub."""
     from transformers import AutoFeatureExtractor, AutoModel
     from transformers.utils import logging as hf_logging
 
@@ -166,7 +166,7 @@ def _from_pretrained(model: str) -> tuple[Any, Any, dict]:
 
     if os.path.isdir(model):
         try:
-            return (*load(), {})
+            return load()
         except (OSError, ValueError, KeyError) as exc:
             raise _unavailable(
                 model, f"the folder exists but does not hold a transformers audio model and "
@@ -180,7 +180,7 @@ def _from_pretrained(model: str) -> tuple[Any, Any, dict]:
             "`save_pretrained`, or a Hugging Face Hub id such as 'facebook/wav2vec2-base'."
         )
     try:
-        return (*load(local_files_only=True), {"local_files_only": True})
+        return load(local_files_only=True)
     except OSError as exc:
         cached_error = exc
     if _offline():
@@ -191,7 +191,7 @@ def _from_pretrained(model: str) -> tuple[Any, Any, dict]:
             "from this machine"
         ) from cached_error
     try:
-        return (*load(), {})
+        return load()
     except OSError as exc:
         raise _unavailable(model, f"the Hub did not deliver it ({exc})") from exc
 
@@ -240,7 +240,7 @@ def load_encoder(model: str | os.PathLike, device: str = "cpu", fp16: bool = Fal
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
-        net, fe, _ = _from_pretrained(model)
+        net, fe = _from_pretrained(model)
         encoder = _describe(model, net, fe, device, dtype)
         _CACHE[key] = encoder
         return encoder
@@ -413,10 +413,12 @@ def hidden_states(encoder: LoadedEncoder, inputs: dict, layers: list[int] | None
     ``layers=None`` returns the last hidden state only, as ``(batch, 1, n_frames, hidden)``.
     Gradients flow when called outside ``torch.no_grad``.
     """
+    import torch
+
     out = encoder.model(**inputs, output_hidden_states=layers is not None)
     if layers is None:
         return out.last_hidden_state[:, None]
-    return __import__("torch").stack([out.hidden_states[i] for i in layers], dim=1)
+    return torch.stack([out.hidden_states[i] for i in layers], dim=1)
 
 
 # ----------------------------------------------------------------------------- transformer
@@ -663,7 +665,7 @@ class SpeechEncoder(BaseAudioTransformer):
         self._validate()
         items = as_audio_items(X)
         if not items:
-            raise ValueError(f"{type(self).__name__}.transform got 0 rows of audio.")
+            raise AudioInputError(f"{type(self).__name__}.transform got 0 rows of audio.")
         encoder = self._encoder()
         if self.memory is not None:
             worker = functools.partial(self._worker()._encode_row, fingerprint=encoder.fingerprint)

@@ -12,9 +12,12 @@ frames (the Viterbi step):
   penalises octave jumps and voiced/unvoiced switches.
 * :func:`glottal_pulses` places one pulse per glottal cycle inside voiced
   stretches: the F0 track is integrated into a phase, the waveform (low-passed
-  at 800 Hz) is cut into cycles where the phase wraps, and each cycle's largest
-  sample (parabolically interpolated) is its pulse; the cycle borders are then
-  re-centred between the pulses and the picking repeated.
+  at twice the median F0) is cut into cycles where the phase wraps, and each
+  cycle's largest sample (parabolically interpolated) is its pulse; the cycle
+  borders are then re-centred between the pulses and the picking repeated.
+* :func:`refine_periods` measures each period between consecutive pulses by
+  cross-correlating one-period windows of the original waveform, as Praat's
+  ``To PointProcess (periodic, cc)`` does.
 * :func:`jitter_shimmer` applies Praat's "local" jitter and shimmer formulas
   (period floor 0.1 ms, ceiling 20 ms, period factor 1.3, amplitude factor 1.6;
   amplitude = Hann-windowed RMS over +-0.2 periods around each pulse).
@@ -37,6 +40,7 @@ __all__ = [
     "frames_at",
     "track_pitch_ac",
     "glottal_pulses",
+    "refine_periods",
     "jitter_shimmer",
     "intensity_db",
 ]
@@ -53,8 +57,9 @@ PERIOD_FLOOR_S = 1e-4
 PERIOD_CEILING_S = 0.02
 MAX_PERIOD_FACTOR = 1.3
 MAX_AMPLITUDE_FACTOR = 1.6
-#: Cut-off of the low-pass filter applied before pulse picking, in Hz.
-PULSE_LOWPASS_HZ = 800.0
+#: Cut-off of the low-pass filter applied before pulse picking, as a
+#: multiple of the utterance's median F0.
+PULSE_LOWPASS_F0_FACTOR = 2.0
 
 
 @dataclass
@@ -384,20 +389,23 @@ def glottal_pulses(
     -------
     times : np.ndarray of shape (n_pulses,)
         Pulse times in samples (fractional), increasing.
-    polarity_y : np.ndarray of shape (n_samples,)
-        The low-passed waveform in the polarity whose peaks mark the pulses
-        (``y`` or ``-y``, whichever has the larger cycle peaks).
+    runs : np.ndarray of shape (n_pulses,), int
+        Index of the voiced stretch of each pulse. The pulses are the peaks of
+        the low-passed waveform in the polarity (``y`` or ``-y``) whose cycle
+        peaks are larger.
     """
-    if PULSE_LOWPASS_HZ < 0.45 * sr and y.shape[0] > 64:
+    voiced_f0 = f0[f0 > 0]
+    cutoff = PULSE_LOWPASS_F0_FACTOR * float(np.median(voiced_f0)) if voiced_f0.size else sr
+    if cutoff < 0.45 * sr and y.shape[0] > 64:
         # A gentle low-pass keeps one dominant peak per cycle (formant
         # ripples otherwise make the picked peak jump within the cycle).
-        sos = scipy.signal.butter(2, PULSE_LOWPASS_HZ, fs=sr, output="sos")
+        sos = scipy.signal.butter(2, cutoff, fs=sr, output="sos")
         y = scipy.signal.sosfiltfilt(sos, y)
     f0_samples = _sample_f0(y.shape[0], centres, f0, hop)
     voiced = f0_samples > 0
     voiced_idx = np.flatnonzero(voiced)
     if voiced_idx.shape[0] < 3:
-        return np.zeros(0), y
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
     run_id = np.cumsum(np.diff(voiced_idx, prepend=-2) != 1)
     phase = np.cumsum(f0_samples[voiced_idx] / sr)
     run_start = np.flatnonzero(np.diff(run_id, prepend=0) != 0)
@@ -422,13 +430,13 @@ def glottal_pulses(
         phase = phase + np.interp(voiced_idx, pos, correction)
         pos, runs = _cycle_peaks(signal, voiced_idx, run_id, phase)
     if pos.shape[0] == 0:
-        return np.zeros(0), signal
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
     before, at, after = signal[pos - 1], signal[pos], signal[pos + 1]
     curvature = before - 2.0 * at + after
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = np.where(curvature < 0, 0.5 * (before - after) / curvature, 0.0)
     times = pos + np.clip(shift, -0.5, 0.5)
-    return times, signal
+    return times, runs
 
 
 def _period_ok(p: np.ndarray) -> np.ndarray:
@@ -459,7 +467,75 @@ def _hann_rms(
         return np.where(w2 > 0, np.sqrt((v * v).sum(axis=1) / w2), 0.0)
 
 
-def jitter_shimmer(y: np.ndarray, sr: int, times: np.ndarray) -> dict[str, float]:
+def refine_periods(y: np.ndarray, times: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """Periods between consecutive pulses, refined by cross-correlation.
+
+    As Praat's ``Sound_findMaximumCorrelation``: the one-period window
+    around a pulse is compared with windows shifted by lags within +-15 % of
+    the rough period; the lag of the highest normalised cross-correlation
+    (parabolically interpolated) is the period. It measures the shift that
+    makes the waveform repeat, whichever peak of the cycle was picked.
+
+    Parameters
+    ----------
+    y : np.ndarray of shape (n_samples,)
+        Waveform (not low-passed).
+    times : np.ndarray of shape (n_pulses,)
+        Pulse times in samples.
+    runs : np.ndarray of shape (n_pulses,)
+        Voiced stretch of each pulse.
+
+    Returns
+    -------
+    periods : np.ndarray of shape (n_pulses - 1,)
+        In samples; ``inf`` between pulses of different stretches.
+    """
+    rough = np.diff(times)
+    same = runs[1:] == runs[:-1]
+    periods = np.where(same, rough, np.inf)
+    if not same.any():
+        return periods
+    typical = float(np.median(rough[same]))
+    width = max(int(round(typical)), 4)
+    reach = max(2, int(round(0.15 * typical)))
+    steps = np.arange(-reach - 1, reach + 2)
+    pairs_all = np.flatnonzero(same)
+    # Zeros around the signal, so that every window below is in range.
+    left_pad = width + 1
+    right_pad = int(np.ceil(rough[same].max())) + reach + width + 4
+    padded = np.pad(np.asarray(y, np.float32), (left_pad, right_pad))
+    span = width + steps.shape[0] - 1
+    # Blocks of pairs keep the arrays small on long audio.
+    block = max(1, (1 << 20) // span)
+    for begin in range(0, pairs_all.shape[0], block):
+        pairs = pairs_all[begin : begin + block]
+        first = np.rint(times[pairs]).astype(np.int64) - width // 2 + left_pad
+        lag_low = np.rint(rough[pairs]).astype(np.int64) + steps[0]
+        a = padded[first[:, None] + np.arange(width)]
+        segment = padded[(first + lag_low)[:, None] + np.arange(span)]
+        b = np.lib.stride_tricks.sliding_window_view(segment, width, axis=1)
+        num = np.einsum("nw,nlw->nl", a, b)
+        cumulative = np.concatenate(
+            [np.zeros((pairs.shape[0], 1)), np.cumsum(segment.astype(np.float64) ** 2, axis=1)],
+            axis=1,
+        )
+        energy_b = cumulative[:, width:] - cumulative[:, :-width]
+        energy = (a.astype(np.float64) ** 2).sum(axis=1)[:, None] * energy_b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(energy > 1e-20, num / np.sqrt(energy), 0.0)
+        best = r[:, 1:-1].argmax(axis=1) + 1
+        rows = np.arange(pairs.shape[0])
+        left, mid, right = r[rows, best - 1], r[rows, best], r[rows, best + 1]
+        curvature = left - 2.0 * mid + right
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shift = np.where(curvature < 0, 0.5 * (left - right) / curvature, 0.0)
+        periods[pairs] = lag_low + best + np.clip(shift, -0.5, 0.5)
+    return periods
+
+
+def jitter_shimmer(
+    y: np.ndarray, sr: int, times: np.ndarray, runs: np.ndarray
+) -> dict[str, float]:
     """Praat's local jitter, RAP jitter, local shimmer and local shimmer in dB.
 
     Parameters
@@ -470,6 +546,9 @@ def jitter_shimmer(y: np.ndarray, sr: int, times: np.ndarray) -> dict[str, float
         Sampling rate in Hz.
     times : np.ndarray of shape (n_pulses,)
         Pulse times in samples, increasing.
+    runs : np.ndarray of shape (n_pulses,)
+        Voiced stretch of each pulse (periods are refined within stretches,
+        see :func:`refine_periods`).
 
     Returns
     -------
@@ -481,7 +560,7 @@ def jitter_shimmer(y: np.ndarray, sr: int, times: np.ndarray) -> dict[str, float
            "shimmer_local_db": 0.0}
     if times.shape[0] < 3:
         return out
-    periods = np.diff(times) / sr
+    periods = refine_periods(y, times, runs) / sr
     ok = _period_ok(periods)
     # PointProcess_getMeanPeriod: a period counts unless both neighbours differ
     # from it by more than the factor.
@@ -495,12 +574,12 @@ def jitter_shimmer(y: np.ndarray, sr: int, times: np.ndarray) -> dict[str, float
     p1, p2 = periods[:-1], periods[1:]
     pair = _period_ok(p1) & _period_ok(p2) & (_factor(p1, p2) <= MAX_PERIOD_FACTOR)
     if pair.sum() >= 1:
-        out["jitter_local"] = float(np.abs(p1 - p2)[pair].mean() / mean_period)
+        out["jitter_local"] = float(np.abs(p1[pair] - p2[pair]).mean() / mean_period)
     if periods.shape[0] >= 3:
         q1, q2, q3 = periods[:-2], periods[1:-1], periods[2:]
         triple = pair[:-1] & pair[1:]
         if triple.any():
-            dev = np.abs(q2 - (q1 + q2 + q3) / 3.0)[triple]
+            dev = np.abs(q2[triple] - (q1[triple] + q2[triple] + q3[triple]) / 3.0)
             out["jitter_rap"] = float(dev.mean() / mean_period)
 
     # AmplitudeTier from the pulses with two valid periods, then the shimmer.

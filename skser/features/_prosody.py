@@ -321,8 +321,8 @@ class Prosody(BaseFrameTransformer):
         if phonation_s > 0:
             stats["articulation_rate_syl_per_s"] = n_syllables / phonation_s
 
-        pulses, _ = glottal_pulses(y, sr, centres, track.f0, self.hop_length)
-        stats.update(jitter_shimmer(y, sr, pulses))
+        pulses, runs = glottal_pulses(y, sr, centres, track.f0, self.hop_length)
+        stats.update(jitter_shimmer(y, sr, pulses, runs))
 
         # Praat's Harmonicity (cc) averages the frames that are not silent
         # under its own rule (voicing threshold 0, silence threshold 0.1).

@@ -4,17 +4,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import warnings
-from numbers import Integral, Real
 from collections.abc import Iterator
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import (
     GroupShuffleSplit,
     ShuffleSplit,
@@ -24,26 +22,38 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_array,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
-from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler
-from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 from skorch.history import History
-from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..exceptions import ParameterError
-from ..features._base import frame_mask
+from ..exceptions import InputError, ParameterError
 from ._losses import FocalLoss
+from ._net import (
+    OPTIMIZERS,
+    _BatchDataset,
+    _silent,
+    _SkserNet,
+    _softmax,
+    _uar,
+    _whole_batch,
+    seeded_rng,
+    take_batch,
+)
 from ._schedules import LightSERNetDecay, WarmupCosine
-from ._specaugment import SpecAugment, spec_augment
+from ._specaugment import SpecAugment
+from ._validation import (
+    check_frames,
+    missing_label_rows,
+    padding_lengths,
+    resolve_device,
+)
 
 __all__ = ["SPEC_AUGMENT_CONSTRAINTS", "BaseNeuralClassifier", "count_parameters"]
 
@@ -53,14 +63,6 @@ SPEC_AUGMENT_CONSTRAINTS: dict = {
     "time_mask_param": [Interval(Integral, 0, None, closed="left")],
     "n_time_masks": [Interval(Integral, 0, None, closed="left")],
 }
-
-_OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-
 
 def count_parameters(module: nn.Module, *, bn_statistics: bool = True) -> int:
     """Number of parameters of a module, counted as Keras reports them.
@@ -89,11 +91,14 @@ def _is_fitted_name(name: str) -> bool:
     return (name.endswith("_") and not name.startswith("__")) or name == "_module_args"
 
 
-def _missing_label_rows(y: np.ndarray) -> np.ndarray:
-    """Indices of labels that are None, NaN, NaT or ``pd.NA``."""
-    import pandas as pd
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A CPU numpy copy of a tensor (no memory shared with the module)."""
+    return t.detach().cpu().numpy().copy()
 
-    return np.flatnonzero(pd.isna(y))
+
+def _to_tensor(a: Any) -> torch.Tensor:
+    """A tensor owning a writable copy of a stored array."""
+    return torch.from_numpy(np.array(a))
 
 
 def _to_builtins(obj: Any) -> Any:
@@ -109,190 +114,72 @@ def _to_builtins(obj: Any) -> Any:
     return obj
 
 
-def _softmax(logits: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(logits, dim=-1)
-
-
-def _whole_batch(batch: Any) -> Any:
-    """Collate function for datasets that already return whole batches."""
-    return batch
-
-
-def _silent(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
-def _uar(net: NeuralNetClassifier, X: Any, y: Any) -> float:
-    """Unweighted average recall (balanced accuracy) of the net on encoded labels."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return float(balanced_accuracy_score(np.asarray(y), net.predict(X)))
-
-
-class _BatchDataset(Dataset):
-    """Tensors indexed a whole batch at a time (``__getitems__``), no per-sample Python work.
-
-    Each batch is cut to the longest utterance it holds when ``trim`` is set, so
-    a batch of short utterances does not pay for the longest one of the data set.
-    """
-
-    def __init__(
-        self, x: np.ndarray, lengths: np.ndarray | None, y: np.ndarray | None, trim: bool
-    ):
-        self.x = torch.from_numpy(np.ascontiguousarray(x))
-        self.lengths = None if lengths is None else torch.from_numpy(lengths)
-        self.y = None if y is None else torch.from_numpy(np.asarray(y, dtype=np.int64))
-        self.trim = trim and lengths is not None and bool((lengths < x.shape[1]).any())
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
-    def __getitems__(self, indices: list[int]) -> tuple[dict, torch.Tensor]:
-        idx = torch.as_tensor(indices, dtype=torch.long)
-        x = self.x[idx]
-        Xb = {"x": x}
-        if self.lengths is not None:
-            lengths = self.lengths[idx]
-            if self.trim:
-                Xb["x"] = x[:, : int(lengths.max())]
-            Xb["lengths"] = lengths
-        yb = self.y[idx] if self.y is not None else torch.zeros(len(idx), dtype=torch.long)
-        return Xb, yb
-
-    def __getitem__(self, i: int) -> tuple[dict, torch.Tensor]:
-        Xb, yb = self.__getitems__([i])
-        return {k: v[0] for k, v in Xb.items()}, yb[0]
-
-
-class _SkserNet(NeuralNetClassifier):
-    """skorch classifier with training-only SpecAugment, a weight penalty and AMP.
-
-    The extra state is held in the attributes ``augment_`` (keyword
-    arguments of :func:`spec_augment`, or None), ``augment_generator_``, ``penalty_`` (``(l1, l2)`` or None) and
-    ``amp_`` (bool), set by :class:`BaseNeuralClassifier` before training.
-    """
-
-    augment_: dict | None = None
-    augment_generator_: torch.Generator | None = None
-    penalty_: tuple[float, float] | None = None
-    amp_: bool = False
-    amp_dtype_: torch.dtype = torch.float16
-    scaler_: Any = None
-
-    def infer(self, x: Any, **fit_params: Any) -> torch.Tensor:
-        aug = self.augment_
-        if aug is not None and self.module_.training and isinstance(x, dict):
-            xt = to_tensor(x["x"], device=self.device)
-            if xt.ndim == 3:
-                x = dict(x)
-                lengths = x.get("lengths")
-                if lengths is not None:
-                    lengths = to_tensor(lengths, device=self.device)
-                x["x"] = spec_augment(xt, lengths, generator=self.augment_generator_, **aug)
-        return super().infer(x, **fit_params)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        if training and self.penalty_ is not None:
-            l1, l2 = self.penalty_
-            for p in self.module_.penalized_parameters():
-                if l1:
-                    loss = loss + l1 * p.abs().sum()
-                if l2:
-                    loss = loss + l2 * p.pow(2).sum()
-        return loss
-
-    def train_step(self, batch, **fit_params):
-        """One optimisation step; with ``amp_`` under autocast and a gradient scaler.
-
-        The scaler unscales the gradients (``scaler.unscale_``) before
-        ``on_grad_computed`` fires, so callbacks (gradient clipping, norm
-        logging) see gradients in their true units; ``scaler.step`` then
-        skips the step when they hold inf/NaN.
-        """
-        if not self.amp_:
-            return super().train_step(batch, **fit_params)
-        device_type = torch.device(self.device).type
-        if self.scaler_ is None:
-            self.scaler_ = torch.amp.GradScaler(device_type)
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        self._zero_grad_optimizer()
-        with torch.autocast(device_type=device_type, dtype=self.amp_dtype_):
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        self.scaler_.scale(loss).backward()
-        optimizers = [getattr(self, name + "_") for name in self._optimizers]
-        for optimizer in optimizers:
-            self.scaler_.unscale_(optimizer)
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.get_all_learnable_params()),
-            batch=batch,
-            training=True,
-        )
-        for optimizer in optimizers:
-            self.scaler_.step(optimizer)
-        self.scaler_.update()
-        return {"loss": loss, "y_pred": y_pred}
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("scaler_", None)
-        return state
-
-
-@contextlib.contextmanager
-def _seeded_rng(device: str, seed: int) -> Iterator[None]:
-    """Fork and seed the torch generators that training on ``device`` draws from.
-
-    The CPU default generator (initialisation, shuffling, CPU dropout) and,
-    when training on CUDA, that one device's default generator (GPU dropout)
-    are saved, seeded with ``seed`` and restored on exit. Unlike
-    :func:`torch.manual_seed`, no other generator (other CUDA devices, MPS) is
-    touched, and no CUDA context is created when training on the CPU.
-    """
-    cuda_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.default_generator.manual_seed(seed)
-        for index in cuda_devices:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-        yield
-
-
-def _resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(
-            f"device={device!r} was asked for but CUDA is not available on this machine; "
-            "use device='auto' (CUDA when present, else CPU) or device='cpu'."
-        )
-    try:
-        torch.device(device)
-    except RuntimeError as exc:
-        raise ParameterError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
-        ) from exc
-    return device
-
-
 class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     """Base of the skser neural classifiers (composition over a skorch net).
 
-    Subclasses define ``__init__`` (architecture parameters plus the shared
-    training parameters documented in :doc:`models`), ``_input_kind``
-    (``"sequence"`` for frame-level input, ``"vector"`` for descriptor
-    vectors) and ``_build_module(n_features, n_frames, n_classes)``.
-
     ``fit`` validates ``X``/``y``, encodes the labels (``classes_``), builds a
     :class:`skorch.NeuralNetClassifier` (``net_``) around a fresh module and
-    trains it with the global torch RNG forked and seeded from
-    ``random_state`` (module initialisation, shuffling, dropout and
-    SpecAugment are reproducible and the caller's RNG state is untouched).
-    ``predict``/``predict_proba`` run the module directly under
-    :func:`torch.inference_mode` in eval mode.
+    trains it. ``predict``/``predict_proba`` run the module directly under
+    :func:`torch.inference_mode` in eval mode, one batch at a time.
+
+    Notes
+    -----
+    Guarantees:
+
+    - *Transactional fit*: the work happens on a scratch copy holding the
+      parameters only; its fitted attributes (every ``name_`` and
+      ``_module_args``) replace this estimator's when training succeeded. A
+      ``fit`` that raises leaves the previous fit untouched.
+    - *Reproducible without side effects*: the CPU default generator and,
+      when training on CUDA, that device's generator are forked and seeded
+      from ``random_state`` (initialisation, shuffling, dropout); SpecAugment
+      has its own seeded generator. The caller's generators are left as they
+      were, and no other device's generator is touched.
+    - *No copy of the input*: a float32 3-D ndarray (memmaps and read-only
+      arrays included) is used in place; NaN padding is set to 0 on the
+      per-batch copy only.
+    - *Portable state*: pickling stores no torch or skorch object (see
+      :meth:`__getstate__`); unpickling rebuilds the module and ``net_`` and
+      falls back to the CPU when the model was trained on CUDA and this
+      machine has none.
+
+    Subclass protocol, required:
+
+    - ``__init__``: keyword-only architecture parameters plus the shared
+      training parameters (``docs/models.md``), stored unchanged, and
+      ``_parameter_constraints`` extending this class's.
+    - ``_input_kind``: ``"sequence"`` (frame-level ``(n, n_frames,
+      n_features)``, NaN-padded) or ``"vector"`` (``(n, n_features)``); other
+      values are allowed when :meth:`_validate_X` is overridden.
+    - ``_build_module(n_features, n_frames, n_classes)``: a fresh
+      :class:`torch.nn.Module` whose ``forward(x, lengths=None)`` returns
+      logits ``(batch, n_classes)``; ``x`` arrives with padding set to 0 and
+      ``lengths`` (int64, ``(batch,)``) only when the batch holds padding.
+      It runs with the seeded generators (draw initial weights from the
+      global torch RNG) and must work offline.
+
+    Optional hooks (defaults in brackets):
+
+    - ``_param_groups()`` skorch ``optimizer__param_groups`` [none];
+      ``_penalty()`` ``(l1, l2)`` on ``module.penalized_parameters()`` [None];
+      ``_check_module_input(n_features, n_frames)`` raises at predict time
+      for shapes the fitted module cannot take [accept];
+      ``_trims_padding()`` whether batches may be cut to their longest
+      utterance [True]; ``_spec_augment()``, ``_make_criterion(y_enc)``,
+      ``_callbacks(has_valid)``, ``_schedule_callback(has_valid)``.
+    - Input: ``_validate_X(X, reset=...) -> (x, lengths)`` (``x`` an array or
+      a dict of per-row arrays, e.g. ``{"x": frames, "embedding": vectors}``;
+      with ``reset`` it sets ``n_features_in_``), ``_n_samples(x)``,
+      ``_module_shape(x) -> (n_features, n_frames)``,
+      ``_make_dataset(x, lengths, y_enc, indices)`` (items: dict of
+      ``forward`` keyword arguments, label) and ``_predict_batches(x,
+      lengths)`` (dicts of ``forward`` keyword arguments). The defaults
+      already handle a dict ``x``: each entry becomes the ``forward``
+      argument of that name, entry ``"x"`` gets the padding treatment.
+    - ``_rebuild_module(module_args)`` builds the module when unpickling
+      [``_build_module(**module_args)``]; override it when
+      ``_build_module`` would download pretrained weights that the saved
+      state dict replaces anyway.
     """
 
     _input_kind = "sequence"
@@ -301,7 +188,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
         "betas": ["array-like"],
         "eps": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -327,6 +214,10 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def _build_module(self, n_features: int, n_frames: int | None, n_classes: int) -> nn.Module:
         raise NotImplementedError
 
+    def _rebuild_module(self, module_args: dict) -> nn.Module:
+        """The module to load a saved state dict into (unpickling); see the class docstring."""
+        return self._build_module(**module_args)
+
     def _param_groups(self) -> list[tuple[str, dict]]:
         """skorch ``optimizer__param_groups`` (fnmatch pattern, options)."""
         return []
@@ -338,80 +229,85 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         """Raise at predict time when the fitted module cannot take inputs of this shape."""
 
     # ------------------------------------------------------------- validation
-    def _validate_X(self, X: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """Checked float32 input with NaN padding replaced by 0, and frame lengths.
+    def _validate_X(self, X: Any, *, reset: bool) -> tuple[Any, np.ndarray | None]:
+        """Checked input and frame lengths (hook: override for other input types).
 
-        The lengths are None for vector input and for frame-level input
-        without padding (the networks then skip all masking).
+        Frame-level input comes back as a float32 array *with its NaN padding
+        kept* (and without a copy when it is a 3-D float32 ndarray); batches
+        get their NaN set to 0 one at a time (:meth:`_make_dataset`,
+        :meth:`_predict_batches`). The lengths are None for vector input and
+        for frame-level input without padding (the networks then skip all
+        masking). With ``reset`` it sets ``n_features_in_`` (on the scratch
+        copy that :meth:`fit` adopts); otherwise it checks it.
         """
         if self._input_kind == "vector":
             X = validate_data(self, X, reset=reset, dtype=np.float32)
-            return np.ascontiguousarray(X), None
-
-        # A non-empty float32 3-D ndarray (what the skser front ends return) needs no
-        # conversion: skip check_array (~0.4 ms per call, a sixth of a one-utterance
-        # TIMNet forward); the finiteness checks below still run.
-        if not (type(X) is np.ndarray and X.dtype == np.float32 and X.ndim == 3 and X.size):
-            X = check_array(
-                X,
-                dtype=np.float32,
-                allow_nd=True,
-                ensure_all_finite="allow-nan",
-                ensure_min_features=1,
-            )
-            if X.ndim == 2:
-                X = X[:, :, None]
-            if X.ndim != 3:
-                raise ValueError(
-                    f"{type(self).__name__} expects frame-level features of shape "
-                    f"(n_samples, n_frames, n_features) (or (n_samples, n_frames) for one "
-                    f"feature); got an array of shape {X.shape}."
-                )
-        lengths = None
-        if not np.isfinite(X).all():
-            lengths = self._padding_lengths(X)
-            X = np.where(np.isnan(X), np.float32(0.0), X)
+            return X, None
+        X = check_frames(X, type(self).__name__)
         n_features = X.shape[2]
-        if reset:
-            self.n_features_in_ = n_features
-        elif n_features != self.n_features_in_:
-            raise ValueError(
+        if not reset and n_features != self.n_features_in_:
+            raise InputError(
                 f"X has {n_features} features per frame, but {type(self).__name__} was fitted "
                 f"with {self.n_features_in_} features per frame."
             )
-        return np.ascontiguousarray(X), lengths
+        lengths = padding_lengths(X)
+        if reset:
+            self.n_features_in_ = n_features
+        return X, lengths
 
-    @staticmethod
-    def _padding_lengths(X: np.ndarray) -> np.ndarray:
-        """Frame lengths of NaN-padded ``X``; raise for infinity and NaN that is not padding."""
-        if np.isinf(X).any():
-            row = int(np.argwhere(np.isinf(X))[0, 0])
-            raise ValueError(f"Input X contains infinity (row {row}); features must be finite.")
-        real = frame_mask(X)  # the project-wide padding convention
-        pad = ~real
-        partial = np.isnan(X).any(axis=2) & real
-        if partial.any():
-            row, frame = (int(v) for v in np.argwhere(partial)[0])
-            raise ValueError(
-                f"Input X contains NaN in row {row}, frame {frame}, which is not a padding "
-                "frame (padding frames are entirely NaN, at the end of an utterance). "
-                "Impute or drop the NaN values before this estimator."
-            )
-        lengths = real.sum(axis=1)
-        contiguous = np.arange(X.shape[1])[None, :] < lengths[:, None]
-        bad = np.flatnonzero((contiguous != ~pad).any(axis=1) | (lengths == 0))
-        if bad.size:
-            row = int(bad[0])
-            what = "has no real frame" if lengths[row] == 0 else "has NaN frames before real ones"
-            raise ValueError(
-                f"Input X contains NaN: row {row} {what}. NaN marks padding only at the end "
-                "of an utterance (the skser frame-level layout); impute other NaN values."
-            )
-        return lengths.astype(np.int64)
+    def _n_samples(self, x: Any) -> int:
+        """Rows of validated input (hook; a dict of arrays: their common first dimension)."""
+        if isinstance(x, dict):
+            sizes = {name: len(v) for name, v in x.items()}
+            if len(set(sizes.values())) != 1:
+                raise InputError(f"The arrays of X have different numbers of rows: {sizes}.")
+            return next(iter(sizes.values()))
+        return x.shape[0]
+
+    def _module_shape(self, x: Any) -> tuple[int, int | None]:
+        """``(n_features, n_frames)`` passed to :meth:`_build_module` (hook).
+
+        Frame-level input: ``(x.shape[2], x.shape[1])``; vector input:
+        ``(x.shape[1], None)``; other array input: ``(x.shape[-1], x.shape[1])``.
+        """
+        if self._input_kind == "vector":
+            return int(x.shape[1]), None
+        return int(x.shape[-1]), int(x.shape[1])
+
+    def _trims_padding(self) -> bool:
+        """Whether batches may be cut to their longest utterance (hook).
+
+        True by default; a network whose output size depends on the number
+        of frames (the flatten head of CNN2D) returns False.
+        """
+        return True
+
+    def _make_dataset(
+        self, x: Any, lengths: np.ndarray | None, y: np.ndarray | None, indices: np.ndarray | None
+    ) -> Dataset:
+        """The training/validation dataset over rows ``indices`` of validated ``x`` (hook).
+
+        Items are ``(dict of module ``forward`` keyword arguments, label)``;
+        the default yields ``{"x": ..., "lengths": ...}`` a whole batch at a
+        time (see :class:`~skser.models._net._BatchDataset`).
+        """
+        trim = self._input_kind == "sequence" and self._trims_padding()
+        return _BatchDataset(x, lengths, y, trim, indices)
+
+    def _predict_batches(self, x: Any, lengths: np.ndarray | None) -> Iterator[dict]:
+        """Keyword arguments of the module's ``forward`` for each prediction batch (hook).
+
+        Tensors on the CPU, ``batch_size`` rows at a time, in row order;
+        NaN padding set to 0 on a per-batch copy and the batch cut to its
+        longest utterance (when :meth:`_trims_padding`).
+        """
+        trim = self._input_kind == "sequence" and self._trims_padding()
+        for start in range(0, self._n_samples(x), self.batch_size):
+            yield take_batch(x, lengths, slice(start, start + self.batch_size), trim)
 
     def _encode_y(self, y: Any) -> np.ndarray:
         y = column_or_1d(y, warn=True)
-        missing = _missing_label_rows(y)
+        missing = missing_label_rows(y)
         if missing.size:
             row = int(missing[0])
             raise ParameterError(
@@ -430,7 +326,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         else:
             classes = np.unique(y)
         if classes.size < 2:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} needs at least 2 classes to train; got 1 class "
                 f"({classes.tolist()})."
             )
@@ -602,31 +498,39 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X: Any, y: Any, groups: Any) -> None:
         """The body of :meth:`fit`, run on a scratch copy that ``fit`` then adopts."""
         x, lengths = self._validate_X(X, reset=True)
-        check_consistent_length(x, y)
+        if not hasattr(y, "dtype"):
+            # numpy would turn None/NaN in a list of strings into the label "None"/"nan":
+            # keep such a list as objects so that _encode_y reports the missing label.
+            y_objects = np.asarray(y, dtype=object)
+            if y_objects.ndim == 1 and missing_label_rows(y_objects).size:
+                y = y_objects
+        y = column_or_1d(y, warn=True)
+        n_samples = self._n_samples(x)
+        if len(y) != n_samples:
+            raise InputError(
+                f"X has {n_samples} samples but y has {len(y)}; give one label per sample."
+            )
         y_enc = self._encode_y(y)
         n_classes = len(self.classes_)
-        n_frames = None if self._input_kind == "vector" else x.shape[1]
+        n_features, n_frames = self._module_shape(x)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         self.device_ = device
         use_amp = bool(self.amp) and device.startswith("cuda")
         if self.amp and not use_amp:
             warnings.warn("amp=True has no effect on CPU; training in float32.", UserWarning, stacklevel=2)
 
-        trim = self._input_kind == "sequence" and getattr(self, "pooling", "mean") != "flatten"
         has_valid = self.validation_fraction is not None
         if has_valid:
             tr, va = self._split(y_enc, groups, seed)
-            l_tr = None if lengths is None else lengths[tr]
-            l_va = None if lengths is None else lengths[va]
-            train_ds = _BatchDataset(x[tr], l_tr, y_enc[tr], trim)
-            train_split = predefined_split(_BatchDataset(x[va], l_va, y_enc[va], trim))
+            train_ds = self._make_dataset(x, lengths, y_enc, tr)
+            train_split = predefined_split(self._make_dataset(x, lengths, y_enc, va))
         else:
-            train_ds = _BatchDataset(x, lengths, y_enc, trim)
+            train_ds = self._make_dataset(x, lengths, y_enc, None)
             train_split = None
 
-        module_args = {"n_features": int(x.shape[-1]), "n_frames": n_frames, "n_classes": n_classes}
-        with _seeded_rng(device, seed):
+        module_args = {"n_features": n_features, "n_frames": n_frames, "n_classes": n_classes}
+        with seeded_rng(device, seed):
             module = self._build_module(**module_args)
             net = self._make_net(
                 module,
@@ -671,7 +575,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         return _SkserNet(
             module=module,
             criterion=criterion,
-            optimizer=_OPTIMIZERS[self.optimizer],
+            optimizer=OPTIMIZERS[self.optimizer],
             lr=self.lr,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
@@ -698,7 +602,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
                 "module_args": {"n_features": int, "n_frames": int | None, "n_classes": int},
                 "module_state": {name: np.ndarray, ...},  # module.state_dict() on CPU
                 "criterion": {"gamma": float, "label_smoothing": float,
-                              "weight": np.ndarray | None, "alpha": np.ndarray | None},
+                              "weight": np.ndarray | None, "alpha": np.ndarray | None}
+                             or None (a criterion other than FocalLoss),
                 "history": [{...}, ...],  # skorch History as lists/dicts of Python scalars
             }
 
@@ -707,25 +612,25 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         Python scalars, and ``_sklearn_version``).
         """
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
-        net = state.pop("net_", None)
-        if net is None:
-            return state
+        if "net_" not in state or "_module_args" not in state:
+            return state  # unfitted (or unpickled from a pickle of an older skser as it was)
+        net = state.pop("net_")
         module_args = state.pop("_module_args")
         crit = net.criterion_
         state["_skser_net"] = {
             "format": 1,
             "module_args": dict(module_args),
-            "module_state": {
-                k: v.detach().cpu().numpy().copy() for k, v in net.module_.state_dict().items()
-            },
-            "criterion": {
-                "gamma": float(crit.gamma),
-                "label_smoothing": float(crit.label_smoothing),
-                "weight": None if crit.weight is None else crit.weight.detach().cpu().numpy().copy(),
-                "alpha": None if crit.alpha is None else crit.alpha.detach().cpu().numpy().copy(),
-            },
+            "module_state": {k: _to_numpy(v) for k, v in net.module_.state_dict().items()},
+            "criterion": None,
             "history": _to_builtins(list(net.history)),
         }
+        if isinstance(crit, FocalLoss):  # the skser criterion; others are rebuilt as plain CE
+            state["_skser_net"]["criterion"] = {
+                "gamma": float(crit.gamma),
+                "label_smoothing": float(crit.label_smoothing),
+                "weight": None if crit.weight is None else _to_numpy(crit.weight),
+                "alpha": None if crit.alpha is None else _to_numpy(crit.alpha),
+            }
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -746,14 +651,14 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             device = "cpu"
         args = dict(saved["module_args"])
         with torch.random.fork_rng(devices=[]):
-            module = self._build_module(**args)
-        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in saved["module_state"].items()})
-        crit_state = saved["criterion"]
+            module = self._rebuild_module(args)
+        module.load_state_dict({k: _to_tensor(v) for k, v in saved["module_state"].items()})
+        crit = saved["criterion"] or {"gamma": 0.0, "label_smoothing": 0.0, "weight": None, "alpha": None}
         criterion = FocalLoss(
-            weight=None if crit_state["weight"] is None else torch.from_numpy(np.array(crit_state["weight"])),
-            gamma=crit_state["gamma"],
-            alpha=None if crit_state["alpha"] is None else torch.from_numpy(np.array(crit_state["alpha"])),
-            label_smoothing=crit_state["label_smoothing"],
+            weight=None if crit["weight"] is None else _to_tensor(crit["weight"]),
+            gamma=crit["gamma"],
+            alpha=None if crit["alpha"] is None else _to_tensor(crit["alpha"]),
+            label_smoothing=crit["label_smoothing"],
         )
         net = self._make_net(module, criterion, device, args["n_classes"])
         net.initialize()
@@ -789,7 +694,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X: Any) -> torch.Tensor:
         check_is_fitted(self, "net_")
         x, lengths = self._validate_X(X, reset=False)
-        if x.ndim == 3:
+        if isinstance(x, np.ndarray) and x.ndim == 3:
             self._check_module_input(x.shape[2], x.shape[1])
         module = self.net_.module_
         device = self.net_.device
@@ -797,15 +702,9 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             module.eval()
         out = []
         with torch.inference_mode():
-            for start in range(0, x.shape[0], self.batch_size):
-                xb = torch.from_numpy(x[start : start + self.batch_size])
-                kwargs = {}
-                if lengths is not None:
-                    lb = lengths[start : start + self.batch_size]
-                    if getattr(self, "pooling", "mean") != "flatten":
-                        xb = xb[:, : int(lb.max())]
-                    kwargs["lengths"] = torch.from_numpy(lb).to(device)
-                out.append(module(xb.to(device), **kwargs).float().cpu())
+            for batch in self._predict_batches(x, lengths):
+                batch = {k: v.to(device) for k, v in batch.items()}
+                out.append(module(**batch).float().cpu())
         return torch.cat(out)
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -14,18 +14,23 @@ __all__ = ["FocalLoss"]
 class FocalLoss(nn.Module):
     """Cross-entropy with optional focusing term, class weights and label smoothing.
 
-    For logits ``z`` of one sample with target ``y`` and predicted probabilities
-    ``p = softmax(z)``, the per-sample loss is::
+    For the logits of one sample with target ``y``, ``log p = log_softmax(z)``,
+    ``C`` classes, class weights ``w`` (all 1 when None), per-class factors
+    ``alpha`` (all 1 when None), smoothing ``eps`` and focusing ``gamma``, the
+    code computes the per-sample loss::
 
-        alpha[y] * (1 - p[y]) ** gamma * CE(q, p)
+        ce_i = (1 - eps) * w[y] * (-log p[y])  +  (eps / C) * sum_c w[c] * (-log p[c])
+        l_i  = alpha[y] * max(1 - p[y], tiny) ** gamma * ce_i
 
-    where ``q`` is the (optionally label-smoothed) target distribution
-    ``(1 - eps) * onehot(y) + eps / C``. The batch loss is the mean, or, with
-    ``weight``, the weighted mean ``sum_i w[y_i] l_i / sum_i w[y_i]`` (the
-    convention of :func:`torch.nn.functional.cross_entropy`).
+    and the batch loss ``sum_i l_i / sum_i w[y_i]`` (``tiny`` is the smallest
+    normal float32, so ``gamma -> 0`` tends to the ``gamma = 0`` loss even for a
+    saturated ``p[y] = 1``). ``ce_i`` and the normaliser are exactly those of
+    :func:`torch.nn.functional.cross_entropy` with ``weight`` and
+    ``label_smoothing`` (the smoothing term weights each class ``c`` by
+    ``w[c]``), so with ``gamma == 0`` and ``alpha is None`` the loss *is* that
+    call (used as is, bit-identical), and the focal path agrees with it to
+    float rounding at ``gamma = 0`` and continuously as ``gamma -> 0``.
 
-    With ``gamma == 0`` and ``alpha is None`` the loss *is*
-    :func:`torch.nn.functional.cross_entropy` (same call, bit-identical).
     Light-SERNet's focal loss is ``gamma=2`` with no ``alpha`` and no class
     weights; it clips ``p`` to ``[1e-7, 1 - 1e-7]``, which this implementation
     replaces by working on ``log_softmax`` (numerically stable, no clipping).
@@ -83,19 +88,23 @@ class FocalLoss(nn.Module):
             )
         logp = F.log_softmax(logits, dim=1)
         logp_y = logp.gather(1, target[:, None])[:, 0]
-        ce = -logp_y
-        if self.label_smoothing > 0.0:
-            eps = self.label_smoothing
-            ce = (1.0 - eps) * ce - eps * logp.mean(dim=1)
-        loss = ce
+        n_classes = logits.shape[1]
+        eps = self.label_smoothing
+        if self.weight is None:
+            w_y = torch.ones_like(logp_y)
+            smooth = -logp.sum(dim=1)
+        else:
+            w_y = self.weight[target]
+            smooth = -(logp * self.weight).sum(dim=1)
+        loss = (1.0 - eps) * w_y * -logp_y
+        if eps > 0.0:
+            loss = loss + (eps / n_classes) * smooth
         if self.gamma != 0.0:
-            loss = (1.0 - logp_y.exp()).clamp_min(0.0).pow(self.gamma) * loss
+            tiny = torch.finfo(logp.dtype).tiny
+            loss = (1.0 - logp_y.exp()).clamp_min(tiny).pow(self.gamma) * loss
         if self.alpha is not None:
             loss = self.alpha[target] * loss
-        if self.weight is not None:
-            w = self.weight[target]
-            return (w * loss).sum() / w.sum()
-        return loss.mean()
+        return loss.sum() / w_y.sum()
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, label_smoothing={self.label_smoothing}"
