@@ -89,6 +89,8 @@ CONFIGS = {
     "full model, another seed": {"random_state": 1},
 }
 
+FLOOR = "classical floor (MFCC functionals + SVM)"
+
 STFT = {"sr": 16000, "n_fft": 512, "win_length": 400, "hop_length": 160, "preemphasis": 0.97}
 
 
@@ -169,7 +171,7 @@ def run(args, corpus: str, memory: Memory) -> pd.DataFrame:
         c0 = time.process_time()
         svm = make_pipeline(StandardScaler(), SVC(class_weight="balanced")).fit(Xc[train], y[train])
         pred = svm.predict(Xc[test])
-        rows.append({"config": "classical floor (MFCC functionals + SVM)", "speaker": spk,
+        rows.append({"config": FLOOR, "speaker": spk,
                      "cpu_s": time.process_time() - c0, **scores(y[test], pred),
                      "y_true": "|".join(y[test]), "y_pred": "|".join(pred)})
         for name in args.configs:
@@ -198,21 +200,45 @@ def _write(rows: list[dict], title: str, csv: Path) -> None:
     frame.to_csv(csv, index=False)
 
 
+def _pooled(rows: pd.DataFrame) -> dict:
+    y_true = np.concatenate([str(v).split("|") for v in rows["y_true"]])
+    y_pred = np.concatenate([str(v).split("|") for v in rows["y_pred"]])
+    return scores(y_true, y_pred)
+
+
 def summarise(frame: pd.DataFrame) -> str:
-    lines = ["| corpus | configuration | UAR pooled | Δ UAR | WA pooled | macro-F1 pooled | "
-             "UAR fold mean | test speakers | CPU-s |", "|---|---|---|---|---|---|---|---|---|"]
+    """Markdown tables: metrics pooled over each row's test folds, and UAR per fold.
+
+    Δ UAR compares a row with the full model on the same test speakers (paired).
+    A fit found in several CSV files (e.g. the floor of a rerun fold) counts once.
+    """
+    frame = frame.drop_duplicates(["corpus", "config", "speaker"], keep="first").copy()
+    frame["speaker"] = frame["speaker"].astype(str).str.zfill(2)
+    order = {c: frame[c].unique().tolist() for c in ("corpus", "config")}  # as first seen
+    frame = frame.sort_values(
+        ["corpus", "config", "speaker"],
+        key=lambda col: col.map(order[col.name].index) if col.name in order else col,
+    )
+    lines = ["| corpus | configuration | UAR pooled | Δ UAR (paired) | WA pooled | "
+             "macro-F1 pooled | test speakers | CPU-s |", "|---|---|---|---|---|---|---|---|"]
     for corpus, part in frame.groupby("corpus", sort=False):
-        full = None
+        full = part[part["config"] == "full model"].set_index("speaker")
         for config, rows in part.groupby("config", sort=False):
-            y_true = np.concatenate([str(v).split("|") for v in rows["y_true"]])
-            y_pred = np.concatenate([str(v).split("|") for v in rows["y_pred"]])
-            s = scores(y_true, y_pred)
-            if config == "full model":
-                full = s["uar"]
-            delta = "" if full is None or config.startswith(("full", "classical")) else f"{s['uar'] - full:+.3f}"
-            folds = ", ".join(rows["speaker"].astype(str).str.zfill(2))
+            s = _pooled(rows)
+            speakers = list(rows["speaker"])
+            delta = ""
+            if config not in ("full model", FLOOR) and set(speakers) <= set(full.index):
+                delta = f"{s['uar'] - _pooled(full.loc[speakers])['uar']:+.3f}"
             lines.append(f"| {corpus} | {config} | {s['uar']:.3f} | {delta} | {s['wa']:.3f} | "
-                         f"{s['macro_f1']:.3f} | {rows['uar'].mean():.3f} | {folds} | {rows['cpu_s'].sum():.0f} |")
+                         f"{s['macro_f1']:.3f} | {', '.join(speakers)} | {rows['cpu_s'].sum():.0f} |")
+    per_fold = frame.pivot_table(index=["corpus", "config"], columns="speaker", values="uar",
+                                 sort=False)
+    lines += ["", "UAR per test speaker:", "",
+              "| corpus | configuration | " + " | ".join(per_fold.columns) + " |",
+              "|---|---|" + "---|" * len(per_fold.columns)]
+    for (corpus, config), values in per_fold.iterrows():
+        cells = ["" if np.isnan(v) else f"{v:.3f}" for v in values]
+        lines.append(f"| {corpus} | {config} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -60,6 +60,7 @@ _LAZY = {
     "make_default_classifier": "skser._default",
     "Prosody": "skser.features",
     "SERNetFeatures": "skser.features",
+    "MFCCModule": "skser.features",
 }
 
 

@@ -253,19 +253,6 @@ def test_sklearn_estimator_checks(tiny):
 
 
 # -- fine-tuning classifier ------------------------------------------------------------------
-def _has_dict_hooks() -> bool:
-    from skser.models import BaseNeuralClassifier
-
-    return hasattr(BaseNeuralClassifier, "_make_dataset")
-
-
-#: The classifier trains through the neural base's input hooks (issue 7).
-needs_dict_hooks = pytest.mark.skipif(
-    not _has_dict_hooks(),
-    reason="needs BaseNeuralClassifier's input hooks (_make_dataset, _predict_batches)",
-)
-
-
 def _labelled(n=8):
     waves, y = [], []
     for i in range(n):
@@ -276,7 +263,6 @@ def _labelled(n=8):
     return waves, np.array(y)
 
 
-@needs_dict_hooks
 @pytest.mark.parametrize("kind", ["wav2vec2", "whisper"])
 def test_classifier_trains_upper_layers_only(tiny, kind):
     import torch
@@ -305,7 +291,6 @@ def test_classifier_trains_upper_layers_only(tiny, kind):
     assert proba.shape == (8, 2) and set(clf.predict(waves)) <= {"ang", "sad"}
 
 
-@needs_dict_hooks
 def test_classifier_head_only_and_pickle(tiny):
     from skser.models import SpeechEncoderClassifier
 
@@ -344,7 +329,6 @@ CLASSIFIER_EXPECTED_FAILURES = {
 }
 
 
-@needs_dict_hooks
 @pytest.mark.slow
 def test_classifier_sklearn_checks(tiny):
     """Every check passes except those listed (they fail by design; whether they do varies)."""

@@ -15,14 +15,7 @@ from sklearn.pipeline import make_pipeline
 
 from skser.exceptions import ParameterError
 from skser.features import MFCC, FeatureBundle, FeatureDict
-from skser.models import BaseNeuralClassifier, FusionNet, FusionNetModule, count_parameters
-
-#: FusionNet trains through the neural base's input hooks (issue 7: _make_dataset,
-#: _predict_batches, dict input); until those are merged, only the module is tested.
-needs_dict_hooks = pytest.mark.skipif(
-    not hasattr(BaseNeuralClassifier, "_make_dataset"),
-    reason="needs BaseNeuralClassifier's dict-input hooks (_make_dataset, _predict_batches)",
-)
+from skser.models import FusionNet, FusionNetModule, count_parameters
 
 
 def _bundle(n=16, n_frames=30, seed=0, padded=True):
@@ -43,7 +36,6 @@ def _fast(**kw):
     return FusionNet(max_epochs=2, batch_size=8, n_blocks=3, device="cpu", random_state=0, **kw)
 
 
-@needs_dict_hooks
 @pytest.mark.parametrize("branch", ["tim", "timnet"])
 def test_fit_predict_and_batching(branch):
     X, y = _bundle()
@@ -60,7 +52,6 @@ def test_fit_predict_and_batching(branch):
     np.testing.assert_allclose(est.predict_proba(alone), proba[i : i + 1], atol=1e-5)
 
 
-@needs_dict_hooks
 def test_branches_switch_off():
     X, y = _bundle()
     both = _fast().fit(X, y)
@@ -79,7 +70,6 @@ def test_branches_switch_off():
         _fast().fit(X["mfcc"], y)
 
 
-@needs_dict_hooks
 def test_stacked_layers_weighted_sum():
     X, y = _bundle()
     layers = np.repeat(X["embedding"][:, None, :], 3, axis=1)
@@ -103,7 +93,6 @@ def test_module_size_follows_the_report():
     assert out.shape == (2, 6)
 
 
-@needs_dict_hooks
 def test_pickle_clone_and_refit():
     X, y = _bundle()
     est = _fast().fit(X, y)
@@ -135,7 +124,6 @@ def _speechlike(n_items=16, seed=0):
     return np.array(waves, dtype=object), np.array(y), np.repeat(["s1", "s2", "s3", "s4"], n_items // 4)
 
 
-@needs_dict_hooks
 def test_grid_search_over_fusion_and_feature_dict_parameters(tiny_wav2vec2, monkeypatch):
     from skser.features import SpeechEncoder
 

@@ -134,7 +134,7 @@ def test_frame_tracks_follow_the_signal():
 def test_duration_and_n_frames():
     y = voice(150, 1.3)
     assert Prosody(output="frames", duration=1.0).fit_transform([y]).shape == (1, 101, 3)
-    assert Prosody(output="frames", n_frames=50).fit_transform([y]).shape == (1, 50, 3)
+    assert Prosody(output="frames", n_frames=90).fit_transform([y]).shape == (1, 90, 3)
     assert Prosody(duration=1.0).fit_transform([y]).shape == (1, 20)
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "LogMel",
     "LowLevel",
     "MFCC",
+    "MFCCModule",
     "Prosody",
     "SERNetFeatures",
     "SpectrogramImage",
@@ -35,3 +36,12 @@ __all__ = [
     "frame_lengths",
     "frame_mask",
 ]
+
+
+def __getattr__(name: str):
+    # Imports torch: loaded on first access so that ``import skser`` stays light.
+    if name == "MFCCModule":
+        from ._torch_frontend import MFCCModule
+
+        return MFCCModule
+    raise AttributeError(f"module 'skser.features' has no attribute {name!r}")

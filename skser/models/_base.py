@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import copy
 import warnings
-from numbers import Integral, Real
 from collections.abc import Iterator
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from skorch.history import History
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..exceptions import ParameterError
+from ..exceptions import InputError, ParameterError
 from ._losses import FocalLoss
 from ._net import (
     OPTIMIZERS,
@@ -48,7 +48,12 @@ from ._net import (
 )
 from ._schedules import LightSERNetDecay, WarmupCosine
 from ._specaugment import SpecAugment
-from ._validation import check_frames, missing_label_rows, padding_lengths, resolve_device
+from ._validation import (
+    check_frames,
+    missing_label_rows,
+    padding_lengths,
+    resolve_device,
+)
 
 __all__ = ["SPEC_AUGMENT_CONSTRAINTS", "BaseNeuralClassifier", "count_parameters"]
 
@@ -84,6 +89,16 @@ def count_parameters(module: nn.Module, *, bn_statistics: bool = True) -> int:
 def _is_fitted_name(name: str) -> bool:
     """Attributes that ``fit`` sets: ``name_`` (scikit-learn convention) and ``_module_args``."""
     return (name.endswith("_") and not name.startswith("__")) or name == "_module_args"
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A CPU numpy copy of a tensor (no memory shared with the module)."""
+    return t.detach().cpu().numpy().copy()
+
+
+def _to_tensor(a: Any) -> torch.Tensor:
+    """A tensor owning a writable copy of a stored array."""
+    return torch.from_numpy(np.array(a))
 
 
 def _to_builtins(obj: Any) -> Any:
@@ -231,7 +246,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         X = check_frames(X, type(self).__name__)
         n_features = X.shape[2]
         if not reset and n_features != self.n_features_in_:
-            raise ValueError(
+            raise InputError(
                 f"X has {n_features} features per frame, but {type(self).__name__} was fitted "
                 f"with {self.n_features_in_} features per frame."
             )
@@ -245,7 +260,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(x, dict):
             sizes = {name: len(v) for name, v in x.items()}
             if len(set(sizes.values())) != 1:
-                raise ValueError(f"The arrays of X have different numbers of rows: {sizes}.")
+                raise InputError(f"The arrays of X have different numbers of rows: {sizes}.")
             return next(iter(sizes.values()))
         return x.shape[0]
 
@@ -311,7 +326,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         else:
             classes = np.unique(y)
         if classes.size < 2:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} needs at least 2 classes to train; got 1 class "
                 f"({classes.tolist()})."
             )
@@ -483,10 +498,16 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X: Any, y: Any, groups: Any) -> None:
         """The body of :meth:`fit`, run on a scratch copy that ``fit`` then adopts."""
         x, lengths = self._validate_X(X, reset=True)
+        if not hasattr(y, "dtype"):
+            # numpy would turn None/NaN in a list of strings into the label "None"/"nan":
+            # keep such a list as objects so that _encode_y reports the missing label.
+            y_objects = np.asarray(y, dtype=object)
+            if y_objects.ndim == 1 and missing_label_rows(y_objects).size:
+                y = y_objects
         y = column_or_1d(y, warn=True)
         n_samples = self._n_samples(x)
         if len(y) != n_samples:
-            raise ValueError(
+            raise InputError(
                 f"X has {n_samples} samples but y has {len(y)}; give one label per sample."
             )
         y_enc = self._encode_y(y)
@@ -581,7 +602,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
                 "module_args": {"n_features": int, "n_frames": int | None, "n_classes": int},
                 "module_state": {name: np.ndarray, ...},  # module.state_dict() on CPU
                 "criterion": {"gamma": float, "label_smoothing": float,
-                              "weight": np.ndarray | None, "alpha": np.ndarray | None},
+                              "weight": np.ndarray | None, "alpha": np.ndarray | None}
+                             or None (a criterion other than FocalLoss),
                 "history": [{...}, ...],  # skorch History as lists/dicts of Python scalars
             }
 
@@ -598,17 +620,17 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         state["_skser_net"] = {
             "format": 1,
             "module_args": dict(module_args),
-            "module_state": {
-                k: v.detach().cpu().numpy().copy() for k, v in net.module_.state_dict().items()
-            },
-            "criterion": {
-                "gamma": float(crit.gamma),
-                "label_smoothing": float(crit.label_smoothing),
-                "weight": None if crit.weight is None else crit.weight.detach().cpu().numpy().copy(),
-                "alpha": None if crit.alpha is None else crit.alpha.detach().cpu().numpy().copy(),
-            },
+            "module_state": {k: _to_numpy(v) for k, v in net.module_.state_dict().items()},
+            "criterion": None,
             "history": _to_builtins(list(net.history)),
         }
+        if isinstance(crit, FocalLoss):  # the skser criterion; others are rebuilt as plain CE
+            state["_skser_net"]["criterion"] = {
+                "gamma": float(crit.gamma),
+                "label_smoothing": float(crit.label_smoothing),
+                "weight": None if crit.weight is None else _to_numpy(crit.weight),
+                "alpha": None if crit.alpha is None else _to_numpy(crit.alpha),
+            }
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -630,13 +652,13 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         args = dict(saved["module_args"])
         with torch.random.fork_rng(devices=[]):
             module = self._rebuild_module(args)
-        module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in saved["module_state"].items()})
-        crit_state = saved["criterion"]
+        module.load_state_dict({k: _to_tensor(v) for k, v in saved["module_state"].items()})
+        crit = saved["criterion"] or {"gamma": 0.0, "label_smoothing": 0.0, "weight": None, "alpha": None}
         criterion = FocalLoss(
-            weight=None if crit_state["weight"] is None else torch.from_numpy(np.array(crit_state["weight"])),
-            gamma=crit_state["gamma"],
-            alpha=None if crit_state["alpha"] is None else torch.from_numpy(np.array(crit_state["alpha"])),
-            label_smoothing=crit_state["label_smoothing"],
+            weight=None if crit["weight"] is None else _to_tensor(crit["weight"]),
+            gamma=crit["gamma"],
+            alpha=None if crit["alpha"] is None else _to_tensor(crit["alpha"]),
+            label_smoothing=crit["label_smoothing"],
         )
         net = self._make_net(module, criterion, device, args["n_classes"])
         net.initialize()

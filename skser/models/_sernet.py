@@ -38,6 +38,7 @@ from ..exceptions import ParameterError
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
 from ._losses import FocalLoss
 from ._masking import MaskedBatchNorm1d, masked_mean_time, pooled_lengths, time_mask
+from ._net import take_batch
 from ._specaugment import spec_augment
 
 __all__ = [
@@ -826,8 +827,8 @@ class SERNet(BaseNeuralClassifier):
         with torch.inference_mode():
             for start in range(0, x.shape[0], self.batch_size):
                 lb = lengths[start : start + self.batch_size]
-                xb = x[start : start + self.batch_size, : int(lb.max())]
-                xb = torch.from_numpy(xb).to(device)
+                # NaN padding of the validated input is set to 0 on the batch copy (base contract)
+                xb = take_batch(x, lengths, slice(start, start + self.batch_size), True)["x"].to(device)
                 _, w = module(xb, torch.from_numpy(lb).to(device), return_attention=True)
                 w = w.double().cpu().numpy()
                 for row, n in zip(w, lb):

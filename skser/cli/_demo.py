@@ -1,4 +1,4 @@
-"""The ``skser`` command line.
+"""``skser demo``: the default system, speaker-independently, on RAVDESS or EMO-DB.
 
 ``skser demo`` evaluates skser's default system (:func:`skser.make_default_classifier`:
 MFCC + deltas, low-level descriptors and log-mel functionals, per-speaker
@@ -14,28 +14,19 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 import time
-import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "build_parser", "demo_pipeline"]
+from ._common import DEFAULT_N_JOBS, write_atomic
+
+__all__ = ["add_demo_parser", "demo_pipeline", "find_corpus_copies", "run_demo"]
 
 _CORPORA = {"ravdess": "RAVDESS speech", "emodb": "EMO-DB"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``skser``."""
-    parser = argparse.ArgumentParser(
-        prog="skser",
-        description="skser: speech emotion recognition in the scikit-learn ecosystem.",
-    )
-    from . import __version__
-
-    parser.add_argument("--version", action="version", version=f"skser {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+def add_demo_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add ``skser demo`` to the sub-command parsers ``commands``."""
     demo = commands.add_parser(
         "demo",
         help="speaker-independent evaluation of skser's default system on RAVDESS",
@@ -66,10 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", metavar="DIR", type=Path, default=Path("skser-demo"),
                       help="folder for confusion_matrix.png, folds.csv and summary.txt "
                            "(default: ./skser-demo)")
-    demo.add_argument("-j", "--n-jobs", type=int, default=-1,
-                      help="parallel workers for features and folds (default: -1, all cores)")
+    demo.add_argument("-j", "--n-jobs", type=int, default=DEFAULT_N_JOBS,
+                      help=f"parallel workers for features and folds (default: "
+                           f"{DEFAULT_N_JOBS}; -1 = all cores, which was not faster on 2 "
+                           "cores, see docs/cli.md)")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    return parser
+    demo.set_defaults(run=run_demo)
+    return demo
 
 
 def demo_pipeline(*, n_jobs: int | None = None, verbose: bool = False) -> tuple[Any, Any]:
@@ -80,7 +74,7 @@ def demo_pipeline(*, n_jobs: int | None = None, verbose: bool = False) -> tuple[
     the classifier (per-speaker normalisation, scaler, logistic regression) is
     the part fitted inside each fold, and gets the speakers from ``evaluate``.
     """
-    from ._default import make_default_classifier
+    from .._default import make_default_classifier
 
     model = make_default_classifier(n_jobs=n_jobs, verbose=verbose)
     return model[:1], model[1:]
@@ -133,9 +127,9 @@ def _pick_copy(home: Path, corpus: str) -> Path | None:
 
 
 def _load_corpus(args: argparse.Namespace):
-    from . import datasets
-    from .datasets._fetch import DATA_HOME_ENV
-    from .exceptions import CorpusLayoutError
+    from .. import datasets
+    from ..datasets._fetch import DATA_HOME_ENV
+    from ..exceptions import CorpusLayoutError
 
     loader = {"ravdess": datasets.load_ravdess, "emodb": datasets.load_emodb}[args.corpus]
     if args.data is not None:
@@ -163,23 +157,14 @@ def _load_corpus(args: argparse.Namespace):
     return fetch(home, download_if_missing=True, verbose=not args.quiet)
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Call ``write(tmp)`` then rename ``tmp`` to ``path``: no half-written output."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _demo(args: argparse.Namespace) -> int:
+def run_demo(args: argparse.Namespace) -> int:
+    """Run ``skser demo``; return the exit status."""
     import matplotlib
 
     matplotlib.use("Agg")
     import numpy as np
 
-    from .model_selection import LeaveOneSpeakerOut, evaluate
+    from ..model_selection import LeaveOneSpeakerOut, evaluate
 
     start = time.perf_counter()
     corpus = _load_corpus(args)
@@ -217,51 +202,14 @@ def _demo(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     try:
-        _write_atomic(png, lambda tmp: display.figure_.savefig(tmp, dpi=120, format="png"))
+        write_atomic(png, lambda tmp: display.figure_.savefig(tmp, dpi=120, format="png"))
     finally:
         plt.close(display.figure_)
-    _write_atomic(args.out / "folds.csv", lambda tmp: result.folds.to_csv(tmp, index=False))
-    _write_atomic(args.out / "summary.txt",
+    write_atomic(args.out / "folds.csv", lambda tmp: result.folds.to_csv(tmp, index=False))
+    write_atomic(args.out / "summary.txt",
                   lambda tmp: tmp.write_text(result.summary() + "\n", encoding="utf-8"))
     total = time.perf_counter() - start
     print(f"Wrote {png}, {args.out / 'folds.csv'}, {args.out / 'summary.txt'}")
     print(f"Time: {total:.1f} s (features {feature_time:.1f} s, "
           f"{result.n_folds} folds {eval_time:.1f} s)")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``skser`` command line; return the exit status.
-
-    Parameters
-    ----------
-    argv : sequence of str, default=None
-        Arguments without the program name; None reads ``sys.argv[1:]``.
-
-    Returns
-    -------
-    status : int
-        0 on success, 1 when the command fails (the reason is printed to
-        stderr), 2 on a usage error.
-    """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    from .exceptions import SkserError
-
-    try:
-        if args.command == "demo":
-            with warnings.catch_warnings():
-                warnings.simplefilter("default")
-                return _demo(args)
-    except (SkserError, OSError, ValueError) as exc:
-        print(f"skser {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
-    return 2  # pragma: no cover
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The batched torch MFCC front end equals the numpy MFCC transformer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from skser.exceptions import ParameterError
+from skser.features import MFCC, LogMel, MFCCModule
+from skser.features._torch_frontend import _delta_operator
+
+# Tolerances (absolute): float32 rounding of a different FFT. Light-SERNet's
+# coefficients are clipped to +-10 and its log has a 1e-6 offset; TIM-Net's
+# dB-scale coefficients reach several hundred (c0), hence its larger bound.
+ATOL = {"light_sernet": 1e-4, "timnet": 5e-3}
+
+
+def _signals(sr: int, durations, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in durations:
+        n = int(round(d * sr))
+        t = np.arange(n) / sr
+        envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 1.3 * t)
+        y = envelope * (0.3 * np.sin(2 * np.pi * 180 * t) + 0.05 * rng.standard_normal(n))
+        out.append(y.astype(np.float32))
+    return out
+
+
+PRESETS = {
+    "light_sernet": lambda: MFCC.light_sernet(duration=3.0),
+    "timnet": lambda: MFCC.timnet(duration=96000 / 22050),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_match_numpy_on_mixed_lengths(preset):
+    mfcc = PRESETS[preset]()
+    # Shorter (padded, percentile over real samples only), exact and longer (cropped).
+    X = _signals(mfcc.sr, [1.2, mfcc.duration, 5.0, 0.3])
+    expected = mfcc.fit_transform(X)
+    got = MFCCModule.from_transformer(mfcc).transform(X, batch_size=3)
+    assert got.shape == expected.shape
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL[preset])
+
+
+def test_forward_is_batched_and_row_independent():
+    mfcc = MFCC.light_sernet(duration=1.0)
+    module = MFCCModule.from_transformer(mfcc)
+    X = np.stack(_signals(16000, [1.0, 1.0, 1.0], seed=3))
+    with torch.no_grad():
+        batch = module(torch.from_numpy(X))
+        single = module(torch.from_numpy(X[1:2]))
+    assert batch.shape == (3, 59, 40)
+    torch.testing.assert_close(batch[1:2], single, rtol=0, atol=1e-5)
+
+
+def test_onnx_style_dft_path_matches_fft_path():
+    module = MFCCModule.from_transformer(MFCC.light_sernet(duration=1.0))
+    x = torch.from_numpy(np.stack(_signals(16000, [1.0, 1.0], seed=4)))
+    with torch.no_grad():
+        fft = module(x)
+        module.use_fft = False
+        dft = module(x)
+    torch.testing.assert_close(dft, fft, rtol=0, atol=5e-4)
+
+
+@pytest.mark.filterwarnings("ignore::skser.exceptions.AudioInputWarning")
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(deltas=2, cmvn=True, n_mfcc=13, n_frames=40, duration=None),
+        dict(deltas=1, preemphasis=0.97, amplitude_norm="peak", pad_mode="reflect"),
+        dict(power=1.5, log=None, clip=50.0, mel_scale="htk", window="hamming", win_length=400),
+    ],
+)
+def test_other_supported_settings_match_numpy(overrides):
+    params = dict(n_mfcc=20, sr=16000, duration=1.0, n_fft=512, hop_length=160)
+    params.update(overrides)
+    mfcc = MFCC(**params)
+    X = _signals(16000, [0.7, 1.0, 1.6], seed=1)
+    expected = mfcc.fit_transform(X)
+    got = MFCCModule.from_transformer(mfcc).transform(X)
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5 * scale + 1e-4)
+
+
+def test_delta_operator_is_librosa_delta():
+    import librosa
+
+    feats = np.random.default_rng(0).standard_normal((5, 20))
+    ops = _delta_operator(20, 2, 9)
+    np.testing.assert_allclose(feats @ ops[0], librosa.feature.delta(feats, axis=1), atol=1e-10)
+    np.testing.assert_allclose(
+        feats @ ops[1], librosa.feature.delta(feats, order=2, axis=1), atol=1e-10
+    )
+
+
+def test_unsupported_transformers_raise_parameter_error():
+    with pytest.raises(ParameterError, match="duration"):
+        MFCCModule.from_transformer(MFCC.timnet())
+    with pytest.raises(ParameterError, match="pad_mode='symmetric'"):
+        MFCCModule.from_transformer(MFCC(duration=1.0, pad_mode="symmetric"))
+    with pytest.raises(ParameterError, match="LogMel"):
+        MFCCModule.from_transformer(LogMel(duration=1.0))
+    with pytest.raises(ValueError, match="n_mfcc"):
+        MFCCModule.from_transformer(MFCC(n_mfcc=200, duration=1.0))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu():
+    mfcc = MFCC.timnet(duration=2.0)
+    X = _signals(22050, [2.0, 1.0])
+    cpu = MFCCModule.from_transformer(mfcc).transform(X)
+    gpu = MFCCModule.from_transformer(mfcc).to("cuda").transform(X)
+    np.testing.assert_allclose(gpu, cpu, rtol=0, atol=ATOL["timnet"])
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_real_speech_matches_numpy(emodb_4class_files, emodb_2s_files):
+    from skser import load_audio
+
+    for files, preset in [(emodb_4class_files, "light_sernet"), (emodb_2s_files, "timnet")]:
+        mfcc = PRESETS[preset]()
+        X = [load_audio(str(f), sr=mfcc.sr) for f in files[:6]]
+        expected = mfcc.fit_transform(X)
+        got = MFCCModule.from_transformer(mfcc).transform(X)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL[preset])
