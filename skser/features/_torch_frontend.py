@@ -209,10 +209,13 @@ class MFCCModule(nn.Module):
         An FFT (:func:`torch.stft`) normally; a product with the windowed DFT
         basis while exporting to ONNX, whose STFT operator runtimes lack.
         """
-        frames = y.unfold(1, self.n_fft, self.hop_length)  # (B, T, n_fft)
         if torch.onnx.is_in_onnx_export() or not self.use_fft:
-            real, imag = (frames @ self.dft_basis).chunk(2, dim=-1)
+            # A strided convolution with the windowed DFT rows: (B, 2 * n_bins, T).
+            kernel = self.dft_basis.T.unsqueeze(1)
+            spectrum = F.conv1d(y.unsqueeze(1), kernel, stride=self.hop_length)
+            real, imag = spectrum.transpose(1, 2).chunk(2, dim=-1)
         else:
+            frames = y.unfold(1, self.n_fft, self.hop_length)  # (B, T, n_fft)
             spectrum = torch.fft.rfft(frames * self.window)
             real, imag = spectrum.real, spectrum.imag
         return torch.addcmul(real * real, imag, imag)
