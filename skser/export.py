@@ -141,6 +141,7 @@ def to_onnx(pipeline: Any, path: str | os.PathLike) -> str:
             # Shape arithmetic is traced as constants: the length is fixed by design.
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             warnings.filterwarnings("ignore", message="Constant folding", category=UserWarning)
+            warnings.filterwarnings("ignore", message=".*return_complex=False.*")
             # The TorchScript exporter is deprecated in torch >= 2.9; the
             # torch.export-based one needs onnxscript (not a dependency yet).
             warnings.filterwarnings("ignore", category=DeprecationWarning,

@@ -57,7 +57,7 @@ def test_forward_is_batched_and_row_independent():
     torch.testing.assert_close(batch[1:2], single, rtol=0, atol=1e-5)
 
 
-def test_onnx_style_dft_path_matches_fft_path():
+def test_onnx_style_stft_path_matches_fft_path():
     module = MFCCModule.from_transformer(MFCC.light_sernet(duration=1.0))
     x = torch.from_numpy(np.stack(_signals(16000, [1.0, 1.0], seed=4)))
     with torch.no_grad():

@@ -98,17 +98,12 @@ class MFCCModule(nn.Module):
         self.n_frames = n_frames_of(self.n_samples, self.n_fft, self.hop_length, self.center)
 
         window = _stft_window(p["window"], p["win_length"] or self.n_fft, self.n_fft)
-        n_bins = 1 + self.n_fft // 2
-        # Real and imaginary DFT rows of the windowed frame: (n_fft, 2 * n_bins).
-        angle = 2.0 * np.pi * np.outer(np.arange(self.n_fft), np.arange(n_bins)) / self.n_fft
-        basis = np.concatenate([np.cos(angle), -np.sin(angle)], axis=1) * window[:, None]
         fb = mel_filterbank(
             sr=self.sr, n_fft=self.n_fft, n_mels=int(p["n_mels"]), fmin=float(p["fmin"]),
             fmax=p["fmax"], mel_scale=p["mel_scale"], mel_norm=p["mel_norm"],
         ).toarray()
         dct = dct_matrix(int(p["n_mfcc"]), int(p["n_mels"]), p["dct_norm"])
         self.register_buffer("window", torch.from_numpy(np.array(window, np.float32)))
-        self.register_buffer("dft_basis", torch.from_numpy(basis.astype(np.float32)))
         self.register_buffer("mel_basis", torch.from_numpy(fb.T.astype(np.float32)))
         self.register_buffer("dct_basis", torch.from_numpy(np.array(dct.T, np.float32)))
         if self.deltas:
@@ -206,14 +201,16 @@ class MFCCModule(nn.Module):
     def _power_spectrum(self, y: torch.Tensor) -> torch.Tensor:
         """``|STFT|^2`` of uncentred frames, (batch, n_frames, 1 + n_fft // 2).
 
-        An FFT (:func:`torch.stft`) normally; a product with the windowed DFT
-        basis while exporting to ONNX, whose STFT operator runtimes lack.
+        An FFT of the unfolded frames normally; the real-valued
+        :func:`torch.stft` while exporting to ONNX (or with ``use_fft=False``).
         """
         if torch.onnx.is_in_onnx_export() or not self.use_fft:
-            # A strided convolution with the windowed DFT rows: (B, 2 * n_bins, T).
-            kernel = self.dft_basis.T.unsqueeze(1)
-            spectrum = F.conv1d(y.unsqueeze(1), kernel, stride=self.hop_length)
-            real, imag = spectrum.transpose(1, 2).chunk(2, dim=-1)
+            # Real-valued STFT: exports to ONNX's STFT operator (opset 17).
+            spectrum = torch.stft(
+                y, self.n_fft, hop_length=self.hop_length, window=self.window,
+                center=False, onesided=True, return_complex=False,
+            ).transpose(1, 2)  # (B, T, n_bins, 2)
+            real, imag = spectrum[..., 0], spectrum[..., 1]
         else:
             frames = y.unfold(1, self.n_fft, self.hop_length)  # (B, T, n_fft)
             spectrum = torch.fft.rfft(frames * self.window)
@@ -321,7 +318,7 @@ class MFCCModule(nn.Module):
         -------
         features : np.ndarray of shape (n, n_frames, n_features), float32
         """
-        device = self.dft_basis.device
+        device = self.window.device
         out = []
         for start in range(0, len(waveforms), batch_size):
             rows = [np.asarray(w, dtype=np.float32).reshape(-1)
