@@ -87,6 +87,18 @@ def test_other_supported_settings_match_numpy(overrides):
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5 * scale + 1e-4)
 
 
+def test_pickle_and_deepcopy_after_use():
+    import copy
+    import pickle
+
+    module = MFCCModule.from_transformer(MFCC.light_sernet(duration=0.5))
+    x = torch.from_numpy(np.stack(_signals(16000, [0.5] * 5, seed=2)))
+    with torch.no_grad():
+        expected = module(x)  # builds the sparse filterbank cache
+        for clone in (pickle.loads(pickle.dumps(module)), copy.deepcopy(module)):
+            torch.testing.assert_close(clone(x), expected, rtol=0, atol=0)
+
+
 def test_delta_operator_is_librosa_delta():
     import librosa
 

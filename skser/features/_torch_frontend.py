@@ -155,6 +155,11 @@ class MFCCModule(nn.Module):
             )
         return cls(mfcc.get_params()).eval()
 
+    def __getstate__(self) -> dict:
+        # The sparse copy of the filterbank is a cache that cannot be pickled.
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        return {**state, "_sparse_mel": None}
+
     # -- analysis -----------------------------------------------------------
     def _amplitude_scale(self, y: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         """Per-row scale (batch, 1) of the amplitude normalisation."""
@@ -205,11 +210,14 @@ class MFCCModule(nn.Module):
         :func:`torch.stft` while exporting to ONNX (or with ``use_fft=False``).
         """
         if torch.onnx.is_in_onnx_export() or not self.use_fft:
-            # Real-valued STFT: exports to ONNX's STFT operator (opset 17).
-            spectrum = torch.stft(
-                y, self.n_fft, hop_length=self.hop_length, window=self.window,
-                center=False, onesided=True, return_complex=False,
-            ).transpose(1, 2)  # (B, T, n_bins, 2)
+            # Real-valued STFT: exports to ONNX's STFT operator (opset 17); the
+            # complex form that torch prefers does not export.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*return_complex=False.*")
+                spectrum = torch.stft(
+                    y, self.n_fft, hop_length=self.hop_length, window=self.window,
+                    center=False, onesided=True, return_complex=False,
+                ).transpose(1, 2)  # (B, T, n_bins, 2)
             real, imag = spectrum[..., 0], spectrum[..., 1]
         else:
             frames = y.unfold(1, self.n_fft, self.hop_length)  # (B, T, n_fft)
@@ -225,7 +233,7 @@ class MFCCModule(nn.Module):
         """
         if spec.device.type != "cpu" or torch.onnx.is_in_onnx_export() or not self.use_fft:
             return spec @ self.mel_basis
-        if self._sparse_mel is None:
+        if self._sparse_mel is None or self._sparse_mel.dtype != self.mel_basis.dtype:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
                 self._sparse_mel = self.mel_basis.to_sparse_csr()
