@@ -214,6 +214,11 @@ def summarise(frame: pd.DataFrame) -> str:
     """
     frame = frame.drop_duplicates(["corpus", "config", "speaker"], keep="first").copy()
     frame["speaker"] = frame["speaker"].astype(str).str.zfill(2)
+    order = {c: frame[c].unique().tolist() for c in ("corpus", "config")}  # as first seen
+    frame = frame.sort_values(
+        ["corpus", "config", "speaker"],
+        key=lambda col: col.map(order[col.name].index) if col.name in order else col,
+    )
     lines = ["| corpus | configuration | UAR pooled | Δ UAR (paired) | WA pooled | "
              "macro-F1 pooled | test speakers | CPU-s |", "|---|---|---|---|---|---|---|---|"]
     for corpus, part in frame.groupby("corpus", sort=False):

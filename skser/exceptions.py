@@ -15,6 +15,7 @@ unchanged: catch :class:`SkserError` for skser's own, not for everything.
 __all__ = [
     "SkserError",
     "ParameterError",
+    "InputError",
     "AudioInputError",
     "AudioDecodeError",
     "CorpusLayoutError",
@@ -41,7 +42,14 @@ class ParameterError(SkserError, ValueError):
     """
 
 
-class AudioInputError(SkserError, ValueError):
+class InputError(SkserError, ValueError):
+    """Data that cannot be used: ``X``, ``y`` or ``groups`` of the wrong shape, size or content.
+
+    The message names the offending row, column or value and says how to fix it.
+    """
+
+
+class AudioInputError(InputError):
     """Audio input that cannot be used: wrong type, shape, empty, NaN or inf.
 
     The message names the offending row index or file and says how to fix it.

@@ -39,6 +39,8 @@ from sklearn.metrics import (
 )
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from .exceptions import InputError, ParameterError
+
 __all__ = [
     "unweighted_average_recall",
     "weighted_accuracy",
@@ -186,26 +188,26 @@ def _ovr_inputs(y_true: Any, proba: Any, labels: Any) -> tuple[np.ndarray, np.nd
         labels = np.unique(y_true)
     labels = np.asarray(labels).ravel()
     if np.unique(labels).size != labels.size:
-        raise ValueError(f"labels={labels.tolist()} has repeated values; give each class once.")
+        raise ParameterError(f"labels={labels.tolist()} has repeated values; give each class once.")
     if proba.ndim == 1:  # positive-class scores of a binary problem (sklearn scorers)
         if labels.size != 2:
-            raise ValueError(
+            raise InputError(
                 "roc_auc_ovr got one score per sample, which is only meaningful for 2 classes; "
                 f"y_true holds {labels.size} labels {labels.tolist()}. Pass the (n_samples, "
                 "n_classes) probabilities of predict_proba."
             )
         proba = np.column_stack([1.0 - proba, proba])
     if proba.ndim != 2 or proba.shape[1] != labels.size:
-        raise ValueError(
+        raise InputError(
             f"proba has shape {proba.shape} but there are {labels.size} labels "
             f"{labels.tolist()}: give one column per label, in the order of labels (pass "
             "labels=estimator.classes_ when a class is missing from y_true)."
         )
     if not np.isfinite(proba).all():
-        raise ValueError("proba contains NaN or infinity; ROC AUC needs finite scores.")
+        raise InputError("proba contains NaN or infinity; ROC AUC needs finite scores.")
     unknown = np.setdiff1d(np.unique(y_true), labels)
     if unknown.size:
-        raise ValueError(
+        raise InputError(
             f"y_true contains labels {unknown.tolist()} that are not in labels={labels.tolist()}."
         )
     return y_true, proba, labels
@@ -265,7 +267,7 @@ def roc_auc_ovr(
             continue
         aucs.append(roc_auc_score(positive, proba[:, k], sample_weight=sample_weight))
     if not aucs:
-        raise ValueError(
+        raise InputError(
             "roc_auc_ovr needs at least two classes in y_true; got only "
             f"{np.unique(y_true).tolist()}."
         )

@@ -257,3 +257,12 @@ def test_neural_model_train_predict_round_trip(labelled_folder, tmp_path, capsys
     data = json.loads(capsys.readouterr().out)
     assert len(data) == 12
     assert all(abs(sum(d["probabilities"].values()) - 1) < 1e-4 for d in data)
+
+
+def test_predict_refuses_a_model_file_that_cannot_predict(tmp_path, labelled_folder, capsys):
+    from skser import MFCC
+    from skser.io import save
+
+    path = save(MFCC(), tmp_path / "features-only.skser")
+    assert main(["predict", str(path), str(labelled_folder / "anger"), "-q"]) == 5
+    assert "does not predict labels" in capsys.readouterr().err

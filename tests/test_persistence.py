@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -96,8 +95,6 @@ RECIPES = {
         cls(_tiny_encoder(tmp), n_trainable_layers=1), _waveforms(12), {}, {}),
     "Wav2Vec2Embedder": lambda cls, tmp: (
         cls(_tiny_encoder(tmp), device="cpu"), _waveforms(4), {}, {}),
-    "SpeechEncoderClassifier": lambda cls, tmp: (
-        cls(_tiny_encoder(tmp), n_trainable_layers=1), _waveforms(), {}, {}),
     "Prosody": lambda cls, tmp: (cls(), _waveforms(4, seconds=0.5), {}, {}),
 }
 

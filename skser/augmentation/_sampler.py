@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from .._audio import as_audio_items, as_object_array, prepare_waveform
 from .._parallel import map_rows
+from ..exceptions import AudioInputError, InputError, ParameterError
 from ._waveform import add_noise, pitch_shift, speed_perturb, time_shift
 
 __all__ = ["WaveformAugmenter"]
@@ -60,7 +61,7 @@ def _as_range(value: Any, name: str) -> tuple[float, float] | None:
     if arr.shape[0] == 1:
         arr = np.repeat(arr, 2)
     if arr.shape[0] != 2 or not np.all(np.isfinite(arr)) or arr[0] > arr[1]:
-        raise ValueError(
+        raise ParameterError(
             f"{name} must be None, a number or a pair (low, high) of finite numbers "
             f"with low <= high; got {value!r}."
         )
@@ -251,7 +252,7 @@ class WaveformAugmenter(SamplerMixin, BaseEstimator):
         if self.speed_factors is not None:
             speeds = np.asarray(self.speed_factors, dtype=float).ravel()
             if speeds.size == 0 or not np.all(np.isfinite(speeds)) or np.any(speeds <= 0):
-                raise ValueError(
+                raise ParameterError(
                     "speed_factors must be None or a non-empty sequence of positive "
                     f"numbers such as (0.9, 1.0, 1.1); got {self.speed_factors!r}."
                 )
@@ -261,7 +262,7 @@ class WaveformAugmenter(SamplerMixin, BaseEstimator):
             and self.max_shift == 0
             and (speeds is None or np.all(speeds == 1.0))
         ):
-            raise ValueError(
+            raise ParameterError(
                 "Every augmentation of WaveformAugmenter is disabled (noise_snr_db=None, "
                 "pitch_semitones=None, max_shift=0 and no speed factor other than 1), so "
                 "its copies would be exact duplicates. Enable at least one transform, or "
@@ -271,15 +272,15 @@ class WaveformAugmenter(SamplerMixin, BaseEstimator):
 
     def _check_y(self, y: Any, n_samples: int | None) -> np.ndarray:
         if y is None:
-            raise ValueError(
+            raise InputError(
                 "WaveformAugmenter requires y to be passed, but the target y is None: "
                 "it labels each augmented copy with the target of its original."
             )
         y_arr = np.asarray(y)
         if y_arr.ndim == 0:
-            raise ValueError(f"y must be array-like with one target per row; got {y!r}.")
+            raise InputError(f"y must be array-like with one target per row; got {y!r}.")
         if n_samples is not None and y_arr.shape[0] != n_samples:
-            raise ValueError(
+            raise InputError(
                 f"X has {n_samples} rows but y has {y_arr.shape[0]} targets; they "
                 "must match one to one."
             )
@@ -436,7 +437,7 @@ class WaveformAugmenter(SamplerMixin, BaseEstimator):
             )
         items = as_audio_items(X)
         if not items:
-            raise ValueError("WaveformAugmenter got 0 rows of audio; X must not be empty.")
+            raise AudioInputError("WaveformAugmenter got 0 rows of audio; X must not be empty.")
         return items
 
     @staticmethod

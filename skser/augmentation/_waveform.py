@@ -15,6 +15,8 @@ import numpy as np
 import soxr
 from sklearn.utils import check_random_state
 
+from ..exceptions import AudioInputError, ParameterError
+
 __all__ = ["add_noise", "time_shift", "speed_perturb", "pitch_shift"]
 
 _RESAMPLE_QUALITY = "HQ"
@@ -23,7 +25,7 @@ _RESAMPLE_QUALITY = "HQ"
 def _as_waveform(y: Any) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
-        raise ValueError(f"Expected a 1-D mono waveform; got an array of shape {y.shape}.")
+        raise AudioInputError(f"Expected a 1-D mono waveform; got an array of shape {y.shape}.")
     return y
 
 
@@ -50,7 +52,7 @@ def add_noise(y: np.ndarray, snr_db: float, *, random_state: Any = None) -> np.n
     """
     y = _as_waveform(y)
     if not np.isfinite(snr_db):
-        raise ValueError(f"snr_db must be a finite number of dB; got {snr_db!r}.")
+        raise ParameterError(f"snr_db must be a finite number of dB; got {snr_db!r}.")
     signal_power = float(np.mean(np.square(y, dtype=np.float64)))
     if signal_power == 0.0:
         return y.copy()
@@ -90,7 +92,7 @@ def time_shift(y: np.ndarray, shift: int, *, mode: str = "zeros") -> np.ndarray:
     if mode == "circular":
         return np.roll(y, shift)
     if mode != "zeros":
-        raise ValueError(f"mode must be 'zeros' or 'circular'; got {mode!r}.")
+        raise ParameterError(f"mode must be 'zeros' or 'circular'; got {mode!r}.")
     out = np.zeros_like(y)
     n = y.shape[0]
     if abs(shift) >= n:
@@ -125,7 +127,7 @@ def speed_perturb(y: np.ndarray, factor: float) -> np.ndarray:
     """
     y = _as_waveform(y)
     if not (np.isfinite(factor) and factor > 0):
-        raise ValueError(f"factor must be a positive number; got {factor!r}.")
+        raise ParameterError(f"factor must be a positive number; got {factor!r}.")
     if factor == 1.0:
         return y.copy()
     out = soxr.resample(y, float(factor), 1.0, quality=_RESAMPLE_QUALITY)
@@ -163,7 +165,7 @@ def pitch_shift(y: np.ndarray, sr: float, n_semitones: float) -> np.ndarray:
 
     y = _as_waveform(y)
     if not np.isfinite(n_semitones):
-        raise ValueError(f"n_semitones must be a finite number; got {n_semitones!r}.")
+        raise ParameterError(f"n_semitones must be a finite number; got {n_semitones!r}.")
     if n_semitones == 0:
         return y.copy()
     n_fft = _pitch_n_fft(sr, y.shape[0])

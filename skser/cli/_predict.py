@@ -86,7 +86,9 @@ def _readable(files: list[Path]) -> dict[int, str]:
     return bad
 
 
-def _rows(files, labels, proba, classes, errors) -> list[dict[str, Any]]:
+def _rows(files: list[Path], labels: Any, proba: Any, classes: list[str],
+          errors: dict[int, str]) -> list[dict[str, Any]]:
+    """One output row per file, in input order; skipped files carry their error."""
     rows = []
     done = iter(range(len(labels)))
     for row, f in enumerate(files):
@@ -103,7 +105,8 @@ def _rows(files, labels, proba, classes, errors) -> list[dict[str, Any]]:
     return rows
 
 
-def _write(rows: list[dict[str, Any]], classes: list[str], fmt: str) -> None:
+def _write(rows: list[dict[str, Any]], fmt: str) -> None:
+    """``rows`` to stdout as an aligned table, CSV or JSON."""
     import pandas as pd
 
     if fmt == "json":
@@ -114,7 +117,7 @@ def _write(rows: list[dict[str, Any]], classes: list[str], fmt: str) -> None:
         return
     frame = pd.DataFrame([{"file": r["file"], "label": r["label"], **r["probabilities"],
                            **({"error": r["error"]} if any(x["error"] for x in rows) else {})}
-                          for r in rows], columns=None)
+                          for r in rows])
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False, float_format="%.6f")
         return
@@ -158,7 +161,7 @@ def run_predict(args: argparse.Namespace) -> int:
     """Run ``skser predict``; return the exit status."""
     import numpy as np
 
-    from ..exceptions import AudioInputError
+    from ..exceptions import AudioInputError, ModelFileError
     from ..io import load, read_manifest
 
     if not args.model.is_file():
@@ -168,6 +171,9 @@ def run_predict(args: argparse.Namespace) -> int:
     manifest = read_manifest(args.model)  # refuses non-model files before any audio work
     files = expand_audio_paths(args.files)
     model = load(args.model)
+    if not hasattr(model, "predict"):
+        raise ModelFileError(f"{args.model} holds a {type(model).__name__}, which does not "
+                             "predict labels; give a model written by `skser train`.")
     if not args.quiet:
         info(f"Model: {args.model} ({manifest['final_estimator'].rsplit('.', 1)[-1]}, "
              f"classes {manifest['classes']}, skser {manifest['versions'].get('skser')}); "
@@ -189,7 +195,7 @@ def run_predict(args: argparse.Namespace) -> int:
         except AudioInputError as exc:
             raise AudioInputError(f"{exc} (Pass --skip-bad to predict the other files "
                                   "and report the unreadable ones.)") from exc
-    _write(_rows(files, labels, proba, classes, errors), classes, args.format)
+    _write(_rows(files, labels, proba, classes, errors), args.format)
     if errors and not args.quiet:
         info(f"skser predict: {len(errors)} of {len(files)} file(s) could not be read "
              "(listed above and in the error column).")

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..exceptions import ParameterError
 from . import _descr
 from ._base import (
     CorpusLayoutError,
@@ -223,7 +224,7 @@ def load_ravdess(
     >>> X, y = load_ravdess("ravdess/", return_X_y=True)  # doctest: +SKIP
     """
     if vocal_channel not in ("speech", "song", "both"):
-        raise ValueError(
+        raise ParameterError(
             f"vocal_channel must be 'speech', 'song' or 'both', got {vocal_channel!r}."
         )
     keep = None if vocal_channel == "both" else (lambda r: r["vocal_channel"] == vocal_channel)

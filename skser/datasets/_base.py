@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ..exceptions import CorpusLayoutError, LabelFileError, UnmatchedFilesWarning
+from ..exceptions import (
+    CorpusLayoutError,
+    LabelFileError,
+    ParameterError,
+    UnmatchedFilesWarning,
+)
 
 __all__ = [
     "EMOTIONS",
@@ -133,12 +138,12 @@ def _check_labels(
     mapping = dict(mapping or {})
     for key, value in mapping.items():
         if key not in EMOTIONS:
-            raise ValueError(
+            raise ParameterError(
                 f"{corpus}: mapping key {key!r} is not in the skser emotion vocabulary "
                 f"{list(EMOTIONS)}; map vocabulary nouns, e.g. {{'excitement': 'happiness'}}."
             )
         if not isinstance(value, str) or not value:
-            raise ValueError(f"{corpus}: mapping[{key!r}] must be a non-empty str, got {value!r}.")
+            raise ParameterError(f"{corpus}: mapping[{key!r}] must be a non-empty str, got {value!r}.")
     if emotions is None:
         return None, mapping
     if isinstance(emotions, str):
@@ -146,7 +151,7 @@ def _check_labels(
     allowed = set(EMOTIONS) | set(mapping.values())
     unknown = [e for e in emotions if e not in allowed]
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"{corpus}: emotions {unknown} are neither in the skser vocabulary {list(EMOTIONS)} "
             "nor values of mapping."
         )
@@ -190,7 +195,7 @@ def make_bunch(
     if keep is not None:
         frame = frame[frame["emotion"].isin(sorted(keep))]
         if frame.empty:
-            raise ValueError(f"{corpus}: no utterance has one of the emotions {sorted(keep)}.")
+            raise ParameterError(f"{corpus}: no utterance has one of the emotions {sorted(keep)}.")
     if "corpus" not in frame.columns:
         frame.insert(0, "corpus", corpus)
     front = [c for c in ("path", "emotion", "speaker") if c in frame.columns]

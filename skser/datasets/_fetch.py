@@ -32,7 +32,7 @@ from typing import Any
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
-from ..exceptions import CorpusLayoutError, DownloadError
+from ..exceptions import CorpusLayoutError, DownloadError, ParameterError
 from ._acted import load_cremad, load_emodb, load_ravdess, load_tess
 
 __all__ = [
@@ -100,7 +100,7 @@ def _check_checksum(checksum: str | None) -> str | None:
         return None
     value = checksum.lower().removeprefix("sha256:")
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise ValueError(
+        raise ParameterError(
             f"checksum must be a SHA-256 hex digest (64 hex digits), got {checksum!r}."
         )
     return value

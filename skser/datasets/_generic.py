@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ..exceptions import InputError, ParameterError
 from ._base import (
     EMOTIONS,
     LabelFileError,
@@ -257,7 +258,7 @@ def combine(
     ...                  emotions=["anger", "happiness", "neutral", "sadness"])  # doctest: +SKIP
     """
     if len(bunches) < 2:
-        raise ValueError(f"combine needs at least two loaded corpora, got {len(bunches)}.")
+        raise ParameterError(f"combine needs at least two loaded corpora, got {len(bunches)}.")
     frames = []
     for i, b in enumerate(bunches):
         if not isinstance(b, Mapping) or "frame" not in b:
@@ -267,16 +268,16 @@ def combine(
             )
         f = b["frame"].copy()
         if f["speaker"].isna().any():
-            raise ValueError(f"combine: corpus {f['corpus'].iloc[0]!r} has rows without a speaker.")
+            raise InputError(f"combine: corpus {f['corpus'].iloc[0]!r} has rows without a speaker.")
         f["speaker"] = [f"{c}:{s}" for c, s in zip(f["corpus"], f["speaker"])]
         frames.append(f)
     corpora = [f["corpus"].iloc[0] for f in frames]
     if len(set(corpora)) != len(corpora):
-        raise ValueError(f"combine: a corpus is given twice: {corpora}.")
+        raise InputError(f"combine: a corpus is given twice: {corpora}.")
     frame = pd.concat(frames, ignore_index=True, sort=False)
     duplicated = frame["path"][frame["path"].duplicated()].tolist()
     if duplicated:
-        raise ValueError(f"combine: {len(duplicated)} file(s) appear twice, e.g. {duplicated[:3]}.")
+        raise InputError(f"combine: {len(duplicated)} file(s) appear twice, e.g. {duplicated[:3]}.")
     descr = "Pooled corpora: " + ", ".join(corpora) + ".\n\n" + "\n".join(
         b.get("DESCR", "") for b in bunches)
     return make_bunch(frame, corpus="+".join(corpora), descr=descr, emotions=emotions,

@@ -37,7 +37,7 @@ from threadpoolctl import ThreadpoolController
 
 from .._audio import as_audio_items, check_array_layout, prepare_waveform
 from .._parallel import map_rows
-from ..exceptions import AudioInputError, AudioInputWarning
+from ..exceptions import AudioInputError, AudioInputWarning, InputError, ParameterError
 
 __all__ = [
     "BaseAudioTransformer",
@@ -64,7 +64,7 @@ def frame_mask(X: np.ndarray) -> np.ndarray:
     """
     X = np.asarray(X)
     if X.ndim != 3:
-        raise ValueError(
+        raise InputError(
             f"Frame-level features must have shape (n_samples, n_frames, n_features); "
             f"got an array of shape {X.shape}."
         )
@@ -97,7 +97,7 @@ def pad_frames(frames: list[np.ndarray]) -> np.ndarray:
     X : np.ndarray of shape (n_samples, max_i n_frames_i, n_features), float32
     """
     if not frames:
-        raise ValueError("No utterances to stack: X has 0 rows.")
+        raise InputError("No utterances to stack: X has 0 rows.")
     n_features = frames[0].shape[1]
     n_max = max(f.shape[0] for f in frames)
     out = np.full((len(frames), n_max, n_features), np.nan, dtype=np.float32)
@@ -314,10 +314,18 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
     def _measured_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
         """Features of one row, checked finite, and its length in samples at ``sr``."""
         y = prepare_waveform(item, self.sr, row)
+        overflow = False
         with np.errstate(over="ignore", invalid="ignore"):  # raised as one error below
-            features = self._features_of_waveform(y)
-        if isinstance(features, np.ndarray) and features.dtype.kind == "f" and not np.all(
-            np.isfinite(features)
+            try:
+                features = self._features_of_waveform(y)
+            except Exception as exc:  # librosa stops on its own non-finite intermediates
+                if "must be finite" not in str(exc):
+                    raise
+                features, overflow = None, True
+        if overflow or (
+            isinstance(features, np.ndarray)
+            and features.dtype.kind == "f"
+            and not np.all(np.isfinite(features))
         ):
             peak = float(np.max(np.abs(y)))
             raise AudioInputError(
@@ -382,7 +390,7 @@ class BaseFrameTransformer(BaseAudioTransformer):
     # -- shared machinery ---------------------------------------------------
     def _check_params(self) -> None:
         if self.duration is not None and self.n_frames is not None:
-            raise ValueError(
+            raise ParameterError(
                 f"{type(self).__name__}: set at most one of duration="
                 f"{self.duration!r} and n_frames={self.n_frames!r}."
             )

@@ -11,6 +11,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ..exceptions import InputError, ParameterError
+
 __all__ = ["Functionals"]
 
 _FIXED = ("mean", "std", "min", "max", "median", "range", "iqr", "slope", "skew", "kurtosis")
@@ -115,19 +117,19 @@ class Functionals(TransformerMixin, BaseEstimator):
     def _check_functionals(self) -> tuple[str, ...]:
         names = tuple(self.functionals)
         if not names:
-            raise ValueError(
+            raise ParameterError(
                 "Functionals: functionals=() is empty; name at least one statistic, "
                 f"e.g. {('mean', 'std')!r}."
             )
         for name in names:
             if not isinstance(name, str) or (name not in _FIXED and _percentile_of(name) is None):
-                raise ValueError(
+                raise ParameterError(
                     f"Functionals: unknown functional {name!r}. Use any of {list(_FIXED)} "
                     "or a percentile 'pNN' with NN in [0, 100] (e.g. 'p5', 'p95', 'p2.5')."
                 )
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
-            raise ValueError(
+            raise ParameterError(
                 f"Functionals: functionals={names!r} names {duplicated} more than once; "
                 "each statistic may appear once."
             )
@@ -146,7 +148,7 @@ class Functionals(TransformerMixin, BaseEstimator):
             input_name="X",
         )
         if X.ndim not in (2, 3):
-            raise ValueError(
+            raise InputError(
                 "Functionals expects frame-level features of shape "
                 "(n_samples, n_frames, n_features), or 2-D input holding one feature "
                 f"track per row (n_samples, n_frames); got {X.ndim}-D input of shape "
@@ -154,11 +156,11 @@ class Functionals(TransformerMixin, BaseEstimator):
                 "skser.features.pad_frames; reshape a single contour with x.reshape(1, -1)."
             )
         if X.shape[1] < 1:
-            raise ValueError(f"Functionals: X of shape {X.shape} has no frames.")
+            raise InputError(f"Functionals: X of shape {X.shape} has no frames.")
         if X.ndim == 2:
             X = X[:, :, np.newaxis]
         if X.shape[2] < 1:
-            raise ValueError(f"Functionals: X of shape {X.shape} has no feature tracks.")
+            raise InputError(f"Functionals: X of shape {X.shape} has no feature tracks.")
         return X
 
     # -- sklearn API ---------------------------------------------------------
@@ -197,7 +199,7 @@ class Functionals(TransformerMixin, BaseEstimator):
         names = self._check_functionals()
         X = self._check_X(X)
         if X.shape[2] != self.n_features_in_:
-            raise ValueError(
+            raise InputError(
                 f"X has {X.shape[2]} features, but Functionals is expecting "
                 f"{self.n_features_in_} features as input (shape {X.shape}; features "
                 "are on the last axis)."
@@ -230,7 +232,7 @@ class Functionals(TransformerMixin, BaseEstimator):
         else:
             input_features = [str(f) for f in np.asarray(input_features, dtype=object).ravel()]
             if len(input_features) != self.n_features_in_:
-                raise ValueError(
+                raise ParameterError(
                     "input_features should have length equal to number of features "
                     f"({self.n_features_in_}), got {len(input_features)}"
                 )
@@ -250,7 +252,7 @@ def _pool_block(X: np.ndarray, names: tuple[str, ...], first_row: int) -> np.nda
     count = mask.sum(axis=1)  # (n, F)
     if not count.all():
         row, feat = np.argwhere(count == 0)[0]
-        raise ValueError(
+        raise InputError(
             f"Functionals: row {first_row + row} has no finite frame for feature {feat} "
             "(an utterance with zero frames, or a track that is NaN throughout). "
             "Drop or fix that utterance before pooling."

@@ -11,6 +11,7 @@ import librosa
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..exceptions import ParameterError
 from ._base import BaseFrameTransformer
 from ._spectral import (
     MEL_PARAMETER_CONSTRAINTS,
@@ -89,7 +90,7 @@ class _MelFrameTransformer(BaseFrameTransformer):
         super()._check_params()
         check_mel_params(self)
         if self.delta_width % 2 == 0:
-            raise ValueError(
+            raise ParameterError(
                 f"{type(self).__name__}: delta_width={self.delta_width} must be odd "
                 "(e.g. 9, librosa's default)."
             )

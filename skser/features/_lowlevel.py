@@ -12,6 +12,7 @@ import librosa
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
+from ..exceptions import ParameterError
 from ._base import BaseFrameTransformer
 from ._spectral import (
     STFT_PARAMETER_CONSTRAINTS,
@@ -159,18 +160,18 @@ class LowLevel(BaseFrameTransformer):
         names = list(self.descriptors)
         unknown = [d for d in names if d not in DESCRIPTORS]
         if unknown:
-            raise ValueError(
+            raise ParameterError(
                 f"LowLevel: unknown descriptor(s) {unknown}; choose among "
                 f"{list(DESCRIPTORS)}."
             )
         if not names:
-            raise ValueError(
+            raise ParameterError(
                 f"LowLevel: descriptors is empty; choose at least one of {list(DESCRIPTORS)}."
             )
         if len(set(names)) != len(names):
-            raise ValueError(f"LowLevel: descriptors {names} lists a name twice.")
+            raise ParameterError(f"LowLevel: descriptors {names} lists a name twice.")
         if self.win_length is not None and self.win_length > self.n_fft:
-            raise ValueError(
+            raise ParameterError(
                 f"LowLevel: win_length={self.win_length} must not exceed n_fft={self.n_fft}."
             )
 

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.fft
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..exceptions import ParameterError
 from ._logmel import _MelFrameTransformer
 
 __all__ = ["MFCC"]
@@ -381,7 +382,7 @@ class MFCC(_MelFrameTransformer):
     def _check_params(self) -> None:
         super()._check_params()
         if self.n_mfcc > self.n_mels:
-            raise ValueError(
+            raise ParameterError(
                 f"MFCC: n_mfcc={self.n_mfcc} exceeds n_mels={self.n_mels}; the DCT "
                 "has only n_mels coefficients. Lower n_mfcc or raise n_mels."
             )

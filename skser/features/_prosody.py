@@ -254,11 +254,10 @@ class Prosody(BaseFrameTransformer):
         y, centres, track, energy = self._analyse(y)
         return np.stack([track.f0, track.voicing, energy], axis=1).astype(np.float32)
 
-    def _assemble(self, results: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    def _assemble(self, results: list[np.ndarray]) -> np.ndarray:
         if self.output == "frames":
             return super()._assemble(results)
-        self._warn_cropped(np.array([n for _, n in results]))
-        return np.stack([row for row, _ in results]).astype(np.float32, copy=False)
+        return np.stack(results).astype(np.float32, copy=False)
 
     def _analyse(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, PitchTrack, np.ndarray]:
         """DC-free waveform, frame centres, pitch track and energy track (dB)."""

@@ -21,6 +21,8 @@ import scipy.fft
 import scipy.sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..exceptions import InputError, ParameterError
+
 __all__ = [
     "STFT_PARAMETER_CONSTRAINTS",
     "MEL_PARAMETER_CONSTRAINTS",
@@ -95,7 +97,7 @@ def stft_magnitude(
     if center:
         y = np.pad(y, n_fft // 2, mode=pad_mode)
     if y.shape[0] < n_fft:
-        raise ValueError(
+        raise InputError(
             f"n_fft={n_fft} is too large for uncentred analysis of a signal of "
             f"{y.shape[0]} samples."
         )
@@ -201,21 +203,21 @@ def check_mel_params(est) -> None:
     nyquist = est.sr / 2.0
     fmax = nyquist if est.fmax is None else est.fmax
     if fmax > nyquist:
-        raise ValueError(
+        raise ParameterError(
             f"{name}: fmax={est.fmax!r} Hz is above the Nyquist frequency "
             f"{nyquist} Hz of sr={est.sr}; lower fmax or raise sr."
         )
     if est.fmin >= fmax:
-        raise ValueError(
+        raise ParameterError(
             f"{name}: fmin={est.fmin!r} Hz must be below fmax={fmax!r} Hz."
         )
     if est.mel_scale == "tf" and est.mel_norm is not None:
-        raise ValueError(
+        raise ParameterError(
             f"{name}: mel_scale='tf' builds TensorFlow's unnormalised triangles; "
             f"set mel_norm=None (got {est.mel_norm!r})."
         )
     if est.win_length is not None and est.win_length > est.n_fft:
-        raise ValueError(
+        raise ParameterError(
             f"{name}: win_length={est.win_length} must not exceed n_fft={est.n_fft}."
         )
 

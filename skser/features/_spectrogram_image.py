@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ..exceptions import InputError
 from ._base import frame_mask
 from ._logmel import add_deltas
 
@@ -190,7 +191,7 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         if X.ndim == 2:
             X = X[:, :, np.newaxis]
         if X.ndim != 3:
-            raise ValueError(
+            raise InputError(
                 "SpectrogramImage expects frame-level features of shape (n_samples, n_frames, "
                 f"n_features) (e.g. LogMel output); got {X.ndim}-D input of shape {X.shape}. "
                 "Reshape your data: X[:, :, np.newaxis] for one feature per frame."
@@ -199,7 +200,7 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         lengths = real.sum(axis=1)
         if np.isnan(X[real]).any():
             row, frame = (int(v) for v in np.argwhere(np.isnan(X).any(axis=2) & real)[0])
-            raise ValueError(
+            raise InputError(
                 f"SpectrogramImage: X has NaN in row {row}, frame {frame}, which is not a padding "
                 "frame (padding frames are entirely NaN, at the end of an utterance). Impute "
                 "or drop those values first."
@@ -209,7 +210,7 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         if bad.size:
             row = int(bad[0])
             what = "has no real frame" if lengths[row] == 0 else "has NaN frames before real ones"
-            raise ValueError(
+            raise InputError(
                 f"SpectrogramImage: row {row} of X {what}; NaN may only pad the end of an "
                 "utterance and every utterance needs at least one frame."
             )
@@ -252,7 +253,7 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         X, lengths = self._check_X(X)
         n_samples, _, n_features = X.shape
         if n_features != self.n_features_in_:
-            raise ValueError(
+            raise InputError(
                 f"X has {n_features} features, but SpectrogramImage is expecting "
                 f"{self.n_features_in_} features as input (features per frame, the last axis)."
             )

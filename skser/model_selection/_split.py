@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedGroupKFold
 
+from ..exceptions import InputError, ParameterError
+
 __all__ = ["LeaveOneSpeakerOut", "SpeakerKFold"]
 
 
@@ -24,7 +26,7 @@ def _require_speakers(splitter: Any, groups: Any, n_samples: int | None = None) 
     """``groups`` as a 1-D array, or a ValueError that says how to pass speakers."""
     name = type(splitter).__name__
     if groups is None:
-        raise ValueError(
+        raise InputError(
             f"{name} needs the speaker of every sample: pass groups=speakers (one "
             "speaker id per row, e.g. the first two characters of an EMO-DB file name), "
             f"as in cross_validate(clf, X, y, groups=speakers, cv={name}()) or "
@@ -32,11 +34,11 @@ def _require_speakers(splitter: Any, groups: Any, n_samples: int | None = None) 
         )
     groups = np.asarray(groups)
     if groups.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"{name}: groups must be 1-D (one speaker id per sample); got shape {groups.shape}."
         )
     if n_samples is not None and groups.shape[0] != n_samples:
-        raise ValueError(
+        raise InputError(
             f"{name}: groups has {groups.shape[0]} speaker ids but X has {n_samples} rows."
         )
     return groups
@@ -176,7 +178,7 @@ class SpeakerKFold(StratifiedGroupKFold):
         groups = _require_speakers(self, groups)
         n_speakers = np.unique(groups).shape[0]
         if self.n_splits > n_speakers:
-            raise ValueError(
+            raise ParameterError(
                 f"SpeakerKFold(n_splits={self.n_splits}) needs at least {self.n_splits} "
                 f"speakers; groups holds {n_speakers}. Lower n_splits or use "
                 "LeaveOneSpeakerOut()."
@@ -186,7 +188,7 @@ class SpeakerKFold(StratifiedGroupKFold):
                 self.n_splits, shuffle=self.shuffle, random_state=self.random_state
             ).split(X, y, groups)
         if y is None:
-            raise ValueError(
+            raise InputError(
                 "SpeakerKFold(stratify=True) balances classes across folds and needs y: "
                 "call split(X, y, groups) or use SpeakerKFold(stratify=False)."
             )

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import copy
 import warnings
-from numbers import Integral, Real
 from collections.abc import Iterator
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from skorch.history import History
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..exceptions import ParameterError
+from ..exceptions import InputError, ParameterError
 from ._losses import FocalLoss
 from ._net import (
     OPTIMIZERS,
@@ -48,7 +48,12 @@ from ._net import (
 )
 from ._schedules import LightSERNetDecay, WarmupCosine
 from ._specaugment import SpecAugment
-from ._validation import check_frames, missing_label_rows, padding_lengths, resolve_device
+from ._validation import (
+    check_frames,
+    missing_label_rows,
+    padding_lengths,
+    resolve_device,
+)
 
 __all__ = ["SPEC_AUGMENT_CONSTRAINTS", "BaseNeuralClassifier", "count_parameters"]
 
@@ -241,7 +246,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         X = check_frames(X, type(self).__name__)
         n_features = X.shape[2]
         if not reset and n_features != self.n_features_in_:
-            raise ValueError(
+            raise InputError(
                 f"X has {n_features} features per frame, but {type(self).__name__} was fitted "
                 f"with {self.n_features_in_} features per frame."
             )
@@ -255,7 +260,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(x, dict):
             sizes = {name: len(v) for name, v in x.items()}
             if len(set(sizes.values())) != 1:
-                raise ValueError(f"The arrays of X have different numbers of rows: {sizes}.")
+                raise InputError(f"The arrays of X have different numbers of rows: {sizes}.")
             return next(iter(sizes.values()))
         return x.shape[0]
 
@@ -321,7 +326,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         else:
             classes = np.unique(y)
         if classes.size < 2:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} needs at least 2 classes to train; got 1 class "
                 f"({classes.tolist()})."
             )
@@ -493,10 +498,16 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X: Any, y: Any, groups: Any) -> None:
         """The body of :meth:`fit`, run on a scratch copy that ``fit`` then adopts."""
         x, lengths = self._validate_X(X, reset=True)
+        if not hasattr(y, "dtype"):
+            # numpy would turn None/NaN in a list of strings into the label "None"/"nan":
+            # keep such a list as objects so that _encode_y reports the missing label.
+            y_objects = np.asarray(y, dtype=object)
+            if y_objects.ndim == 1 and missing_label_rows(y_objects).size:
+                y = y_objects
         y = column_or_1d(y, warn=True)
         n_samples = self._n_samples(x)
         if len(y) != n_samples:
-            raise ValueError(
+            raise InputError(
                 f"X has {n_samples} samples but y has {len(y)}; give one label per sample."
             )
         y_enc = self._encode_y(y)

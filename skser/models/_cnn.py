@@ -12,9 +12,15 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ..exceptions import ParameterError
+from ..exceptions import InputError, ParameterError
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
-from ._masking import MaskedBatchNorm2d, is_full, masked_mean_time, pooled_lengths, time_mask
+from ._masking import (
+    MaskedBatchNorm2d,
+    is_full,
+    masked_mean_time,
+    pooled_lengths,
+    time_mask,
+)
 
 __all__ = ["CNN1D", "CNN2D", "CNN1DModule", "CNN2DModule"]
 
@@ -456,7 +462,7 @@ class CNN2D(BaseNeuralClassifier):
     def _check_module_input(self, n_features, n_frames):
         fitted = getattr(self, "n_frames_", None)
         if self.pooling == "flatten" and fitted != n_frames:
-            raise ValueError(
+            raise InputError(
                 f"CNN2D(pooling='flatten') was fitted on {fitted} frames and cannot take "
                 f"{n_frames}; give fixed-length input (e.g. duration= in the feature "
                 "transformer) or use pooling='mean'."

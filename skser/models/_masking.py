@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..exceptions import ParameterError
+
 __all__ = [
     "MaskedBatchNorm1d",
     "MaskedBatchNorm2d",
@@ -167,5 +169,5 @@ class MaskedBatchNorm2d(_MaskedBatchNormMixin, torch.nn.BatchNorm2d):
     def __init__(self, num_features: int, *args, time_axis: int = 2, **kwargs):
         super().__init__(num_features, *args, **kwargs)
         if time_axis not in (2, 3):
-            raise ValueError(f"time_axis must be 2 or 3; got {time_axis!r}.")
+            raise ParameterError(f"time_axis must be 2 or 3; got {time_axis!r}.")
         self._time_axis = time_axis

@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..exceptions import InputError
+
 __all__ = ["SpecAugment", "spec_augment"]
 
 
@@ -76,7 +78,7 @@ def spec_augment(
         A new tensor; ``x`` is not modified.
     """
     if x.ndim != 3:
-        raise ValueError(f"spec_augment expects (batch, n_frames, n_features); got {tuple(x.shape)}")
+        raise InputError(f"spec_augment expects (batch, n_frames, n_features); got {tuple(x.shape)}")
     batch, n_frames, n_features = x.shape
     keep = torch.ones((batch, n_frames, n_features), dtype=torch.bool, device=x.device)
     if freq_mask_param > 0 and n_freq_masks > 0:

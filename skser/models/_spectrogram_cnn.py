@@ -13,12 +13,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, validate_data
+from skorch.callbacks import Callback
 from torch import nn
 
-from ..exceptions import DownloadError, ParameterError
+from ..exceptions import DownloadError, InputError, ParameterError
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
 from ._specaugment import spec_augment
 
@@ -648,7 +648,7 @@ class SpectrogramCNN(BaseNeuralClassifier):
             if X.ndim == 3:
                 X = X[:, None]
             if X.ndim != 4:
-                raise ValueError(
+                raise InputError(
                     f"{type(self).__name__} expects images of shape (n_samples, n_channels, "
                     f"height, width), e.g. from skser.features.SpectrogramImage; got an array "
                     f"of shape {X.shape}."
@@ -659,7 +659,7 @@ class SpectrogramCNN(BaseNeuralClassifier):
             self.image_shape_ = shape
             self.n_features_in_ = n_values
         elif shape != tuple(self.image_shape_):
-            raise ValueError(
+            raise InputError(
                 f"X has {n_values} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input: it was fitted on images of shape "
                 f"(C, H, W) = {tuple(self.image_shape_)} and got {shape}. Use the same "
@@ -679,7 +679,7 @@ class SpectrogramCNN(BaseNeuralClassifier):
             self.backbone_config_ = backbone.config.to_dict()
         stem_channels = getattr(backbone.config, "num_channels", n_channels)
         if stem_channels != n_channels and not (n_channels == 1 and stem_channels == 3):
-            raise ValueError(
+            raise InputError(
                 f"The backbone takes {stem_channels}-channel images but X has {n_channels} "
                 "channels; use SpectrogramImage(channels='repeat') (3 channels) or "
                 "channels='single' (repeated inside the network)."
@@ -691,7 +691,7 @@ class SpectrogramCNN(BaseNeuralClassifier):
                 probe = torch.zeros((1, stem_channels, height, width))
                 n_pooled = backbone(pixel_values=probe).pooler_output.flatten(1).shape[1]
         except RuntimeError as exc:
-            raise ValueError(
+            raise InputError(
                 f"Images of {height} x {width} pixels are too small for backbone "
                 f"{self._backbone_name()} ({str(exc).splitlines()[0]}); use larger images, e.g. "
                 "SpectrogramImage(size=(64, 64)) or more."

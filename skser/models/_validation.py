@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array
 
-from ..exceptions import ParameterError
+from ..exceptions import InputError, ParameterError
 from ..features._base import frame_mask
 
 __all__ = ["check_frames", "missing_label_rows", "padding_lengths", "resolve_device"]
@@ -55,7 +55,7 @@ def check_frames(X: Any, estimator_name: str) -> np.ndarray:
     if X.ndim == 2:
         X = X[:, :, None]
     if X.ndim != 3:
-        raise ValueError(
+        raise InputError(
             f"{estimator_name} expects frame-level features of shape "
             f"(n_samples, n_frames, n_features) (or (n_samples, n_frames) for one "
             f"feature); got an array of shape {X.shape}."
@@ -91,12 +91,12 @@ def padding_lengths(X: np.ndarray) -> np.ndarray | None:
         padded = True
         if np.isinf(block).any():
             row = start + int(np.argwhere(np.isinf(block))[0, 0])
-            raise ValueError(f"Input X contains infinity (row {row}); features must be finite.")
+            raise InputError(f"Input X contains infinity (row {row}); features must be finite.")
         real = frame_mask(block)  # the project-wide padding convention
         partial = real & ~finite.all(axis=2)
         if partial.any():
             row, frame = (int(v) for v in np.argwhere(partial)[0])
-            raise ValueError(
+            raise InputError(
                 f"Input X contains NaN in row {start + row}, frame {frame}, which is not a "
                 "padding frame (padding frames are entirely NaN, at the end of an utterance). "
                 "Impute or drop the NaN values before this estimator."
@@ -107,7 +107,7 @@ def padding_lengths(X: np.ndarray) -> np.ndarray | None:
         if bad.size:
             row = int(bad[0])
             what = "has no real frame" if block_lengths[row] == 0 else "has NaN frames before real ones"
-            raise ValueError(
+            raise InputError(
                 f"Input X contains NaN: row {start + row} {what}. NaN marks padding only at the "
                 "end of an utterance (the skser frame-level layout); impute other NaN values."
             )
