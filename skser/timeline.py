@@ -170,7 +170,8 @@ def predict_timeline(
             y = samples.mean(axis=1, dtype=np.float32) if samples.shape[1] > 1 else samples[:, 0]
             span = f"{where} at {start / file_sr:.3f}-{end / file_sr:.3f} s"
             _check_samples(y, span)
-            level = 10.0 * math.log10(float(np.mean(np.square(y, dtype=np.float64))) + _POWER_FLOOR)
+            power = float(np.mean(np.square(y, dtype=np.float64)))
+            level = 10.0 * math.log10(power + _POWER_FLOOR)
             is_speech = vad is None or level >= vad_threshold_db
             starts.append(start / file_sr)
             ends.append(end / file_sr)

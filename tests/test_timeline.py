@@ -48,7 +48,8 @@ def tone_pipeline():
 def scene(tmp_path_factory):
     """Stereo 22.05 kHz file: 6 s low tone, 4 s silence, 6 s high tone (16 s)."""
     sr = 22050
-    mono = np.concatenate([_tone(LOW, 6.0, sr), np.zeros(4 * sr, np.float32), _tone(HIGH, 6.0, sr)])
+    silence = np.zeros(4 * sr, np.float32)
+    mono = np.concatenate([_tone(LOW, 6.0, sr), silence, _tone(HIGH, 6.0, sr)])
     path = tmp_path_factory.mktemp("timeline") / "scene.wav"
     sf.write(path, np.stack([mono, mono], axis=1), sr, subtype="PCM_16")
     return path
