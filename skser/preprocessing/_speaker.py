@@ -90,9 +90,10 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         :class:`SpeakerNormalizationWarning`.
     missing_groups : {"raise", "global"}, default="raise"
         What ``fit`` and ``transform`` do when no ``groups`` arrive: raise a
-        ``skser.exceptions.InputError`` (a ``ValueError``) that says how to pass them, or standardise every row
-        with the global statistics (then the step is a ``StandardScaler`` /
-        ``RobustScaler`` fitted on all rows).
+        :class:`skser.exceptions.InputError` (a ``ValueError``) that says how
+        to pass them, or standardise every row with the global statistics
+        (then the step is a ``StandardScaler`` / ``RobustScaler`` fitted on
+        all rows).
 
     Attributes
     ----------
