@@ -391,3 +391,13 @@ def test_evaluate_names_a_step_that_accepts_groups_without_saying_so():
     X, y, groups = corpus()
     with pytest.raises(UnsetMetadataPassedError, match="GroupsSpy.fit"):
         evaluate(make_pipeline(SpeakerNormalizer(), GroupsSpy()), X, y, groups=groups)
+
+
+def test_bad_groups_are_input_errors():
+    from skser.exceptions import InputError
+
+    X, _, groups = corpus()
+    with pytest.raises(InputError, match="transform got no groups"):
+        SpeakerNormalizer().fit(X, groups=groups).transform(X)
+    with pytest.raises(InputError, match="one speaker per row"):
+        evaluate(LogisticRegression(), X, corpus()[1], groups=groups[:-1])

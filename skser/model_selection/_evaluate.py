@@ -27,7 +27,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
-from ..exceptions import SpeakerOverlapWarning
+from ..exceptions import InputError, ParameterError, SpeakerOverlapWarning
 from ..metrics import macro_f1, roc_auc_ovr, unweighted_average_recall, weighted_accuracy
 from ._split import LeaveOneSpeakerOut, SpeakerKFold
 
@@ -184,7 +184,7 @@ class EvaluationResult:
         from sklearn.metrics import ConfusionMatrixDisplay
 
         if normalize not in ("true", "pred", "all", None):
-            raise ValueError(
+            raise ParameterError(
                 f"normalize={normalize!r}; use 'true', 'pred', 'all' or None."
             )
         cm = self.confusion_matrix.astype(np.float64)
@@ -215,9 +215,9 @@ def _as_labels(y: Any, n_samples: int) -> np.ndarray:
     """``y`` as a 1-D numpy array; strings (also pandas Arrow strings) as object."""
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"evaluate: y must be 1-D (one label per row); got shape {y.shape}.")
+        raise InputError(f"evaluate: y must be 1-D (one label per row); got shape {y.shape}.")
     if y.shape[0] != n_samples:
-        raise ValueError(f"evaluate: X has {n_samples} rows but y has {y.shape[0]} labels.")
+        raise InputError(f"evaluate: X has {n_samples} rows but y has {y.shape[0]} labels.")
     if y.dtype.kind not in "biuf":
         y = y.astype(object)
     return y
@@ -260,7 +260,7 @@ def _check_partition(splits: list[tuple[np.ndarray, np.ndarray]], n_samples: int
     if (counts == 1).all():
         return
     never, often = np.flatnonzero(counts == 0), np.flatnonzero(counts > 1)
-    raise ValueError(
+    raise ParameterError(
         "evaluate needs a cv whose test sets partition the rows (each row tested "
         f"exactly once) to pool out-of-fold predictions; here {never.size} rows are "
         f"never tested (first: {never[:5].tolist()}) and {often.size} rows are tested "
@@ -486,7 +486,7 @@ def evaluate(
     if groups is not None:
         groups = np.asarray(groups)
         if groups.ndim != 1 or groups.shape[0] != n_samples:
-            raise ValueError(
+            raise InputError(
                 f"evaluate: groups must hold one speaker per row ({n_samples}); "
                 f"got shape {groups.shape}."
             )
@@ -510,7 +510,7 @@ def evaluate(
             for train, test in splitter.split(X, y, groups)
         ]
     if not splits:
-        raise ValueError(f"evaluate: {splitter!r} produced no split.")
+        raise ParameterError(f"evaluate: {splitter!r} produced no split.")
     _check_partition(splits, n_samples)
 
     if groups is None:

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted
 
-from ..exceptions import ParameterError
+from ..exceptions import InputError, ParameterError
 
 __all__ = [
     "SpeakerNormalizer",
@@ -44,7 +44,7 @@ _ROUTING_HELP = (
 def _groups_array(groups: Any, n_samples: int, method: str) -> np.ndarray:
     groups = np.asarray(groups)
     if groups.ndim != 1 or groups.shape[0] != n_samples:
-        raise ValueError(
+        raise InputError(
             f"SpeakerNormalizer.{method}: groups must hold one speaker per row of X "
             f"({n_samples}); got shape {groups.shape}."
         )
@@ -52,7 +52,7 @@ def _groups_array(groups: Any, n_samples: int, method: str) -> np.ndarray:
         groups = groups.astype(object)
         missing = [i for i, g in enumerate(groups) if g is None or g != g]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"SpeakerNormalizer.{method}: groups has no speaker (None or NaN) at "
                 f"rows {missing[:5]}; give every row a speaker id."
             )
@@ -90,9 +90,10 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         :class:`SpeakerNormalizationWarning`.
     missing_groups : {"raise", "global"}, default="raise"
         What ``fit`` and ``transform`` do when no ``groups`` arrive: raise a
-        ``ValueError`` that says how to pass them, or standardise every row
-        with the global statistics (then the step is a ``StandardScaler`` /
-        ``RobustScaler`` fitted on all rows).
+        :class:`skser.exceptions.InputError` (a ``ValueError``) that says how
+        to pass them, or standardise every row with the global statistics
+        (then the step is a ``StandardScaler`` / ``RobustScaler`` fitted on
+        all rows).
 
     Attributes
     ----------
@@ -190,24 +191,24 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             input_name="X", estimator=self,
         )
         if X.ndim not in (2, 3):
-            raise ValueError(
+            raise InputError(
                 f"SpeakerNormalizer.{method}: X must be utterance-level (n_samples, "
                 f"n_features) or frame-level (n_samples, n_frames, n_features); got "
                 f"shape {X.shape}."
             )
         if X.ndim == 3 and np.isinf(X).any():
-            raise ValueError(f"SpeakerNormalizer.{method}: X holds inf values.")
+            raise InputError(f"SpeakerNormalizer.{method}: X holds inf values.")
         if reset:
             self.n_features_in_ = X.shape[-1]
             self._ndim = X.ndim
         else:
             if X.ndim != self._ndim:
-                raise ValueError(
+                raise InputError(
                     f"SpeakerNormalizer.{method}: fitted on {self._ndim}-D features but X "
                     f"is {X.ndim}-D (shape {X.shape})."
                 )
             if X.shape[-1] != self.n_features_in_:
-                raise ValueError(
+                raise InputError(
                     f"X has {X.shape[-1]} features, but SpeakerNormalizer is expecting "
                     f"{self.n_features_in_} features as input."
                 )
@@ -291,7 +292,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         global_location, global_scale = self._statistics(X)
         if groups is None:
             if self.missing_groups == "raise":
-                raise ValueError(f"SpeakerNormalizer.fit got no groups. {_ROUTING_HELP}")
+                raise InputError(f"SpeakerNormalizer.fit got no groups. {_ROUTING_HELP}")
             groups_fit = None
             speakers = np.empty(0, dtype=object)
             locations = scales = np.empty((0, X.shape[-1]))
@@ -391,7 +392,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         scale = np.broadcast_to(self.global_scale_, (X.shape[0], X.shape[-1])).copy()
         if groups is None:
             if self.missing_groups == "raise":
-                raise ValueError(
+                raise InputError(
                     f"SpeakerNormalizer.transform got no groups. {_ROUTING_HELP}"
                 )
         else:
