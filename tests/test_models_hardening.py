@@ -448,3 +448,26 @@ def test_trims_padding_hook_replaces_reading_subclass_parameters():
     import skser.models._base as base
 
     assert "getattr(self" not in inspect.getsource(base)  # no subclass parameter read
+
+
+def test_speakers_reach_fit_through_metadata_routing_without_set_fit_request(monkeypatch):
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+
+    from skser.preprocessing import SpeakerNormalizer
+
+    seen = {}
+    original = CNN1D._split
+
+    def spy(self, y_enc, groups, seed):
+        seen["groups"] = groups
+        return original(self, y_enc, groups, seed)
+
+    monkeypatch.setattr(CNN1D, "_split", spy)
+    X, y, _ = _frames(n=24)
+    speakers = np.repeat(np.array(["s1", "s2", "s3", "s4"]), 6)
+    pipe = make_pipeline(SpeakerNormalizer(min_utterances=2),
+                         _small(CNN1D, max_epochs=1, validation_fraction=0.25))
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(X[:, 0, :], y, groups=speakers)
+    np.testing.assert_array_equal(seen["groups"], speakers)

@@ -182,6 +182,10 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
       state dict replaces anyway.
     """
 
+    # With metadata routing on, the speakers reach fit without a set_fit_request
+    # call (they keep validation_fraction's split speaker-independent).
+    __metadata_request__fit = {"groups": True}
+
     _input_kind = "sequence"
 
     _parameter_constraints: dict = {
