@@ -223,7 +223,7 @@ class Functionals(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        feature_names_out : np.ndarray of str objects, shape (n_features_in_ * len(functionals),)
+        feature_names_out : np.ndarray of str objects, shape (``n_features_in_ * len(functionals)``,)
         """
         check_is_fitted(self, "n_features_in_")
         names = self._check_functionals()

@@ -116,7 +116,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``min_utterances`` rows or no groups were given.
     n_features_in_ : int
         Features per row (2-D input) or per frame (3-D input).
-    feature_names_in_ : np.ndarray of shape (n_features_in_,)
+    feature_names_in_ : np.ndarray of shape (``n_features_in_``,)
         Column names of a DataFrame ``X``.
 
     Notes
