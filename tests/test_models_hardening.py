@@ -135,6 +135,14 @@ def test_missing_labels_name_the_row(labels, shown):
         _small(TIMNet, max_epochs=1).fit(X, y)
 
 
+def test_nan_in_a_plain_list_of_strings_is_missing_not_the_label_nan():
+    from skser.exceptions import ParameterError
+
+    X, _, _ = _frames(n=6)
+    with pytest.raises(ParameterError, match=r"missing label \(nan\) at row 3"):
+        _small(TIMNet, max_epochs=1).fit(X, ["a", "b", "a", np.nan, "b", "a"])
+
+
 # ---------------------------------------------------------------- RNG side effects
 def test_fit_on_cpu_seeds_no_accelerator_generator(monkeypatch):
     calls = []

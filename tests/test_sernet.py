@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV, GroupKFold  # noqa: E402
 
-from skser.exceptions import ParameterError  # noqa: E402
+from skser.exceptions import InputError, ParameterError  # noqa: E402
 from skser.models import (  # noqa: E402
     SERNet,
     SERNetCodeModule,
@@ -259,7 +259,7 @@ def test_n_params_attribute_and_prosody_ablation():
 
 def test_bad_layout_and_parameters():
     X, y, _ = _ragged(n_features=200)
-    with pytest.raises(ValueError, match="n_spectral=120 .* n_mel=128"):
+    with pytest.raises(InputError, match="n_spectral=120 .* n_mel=128"):
         _small().fit(X, y)
     with pytest.raises(ParameterError, match="no input column"):
         _small(n_spectral=0, n_mel=0, use_prosody=False).fit(X, y)

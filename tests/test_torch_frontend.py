@@ -57,7 +57,7 @@ def test_forward_is_batched_and_row_independent():
     torch.testing.assert_close(batch[1:2], single, rtol=0, atol=1e-5)
 
 
-def test_onnx_style_dft_path_matches_fft_path():
+def test_onnx_style_stft_path_matches_fft_path():
     module = MFCCModule.from_transformer(MFCC.light_sernet(duration=1.0))
     x = torch.from_numpy(np.stack(_signals(16000, [1.0, 1.0], seed=4)))
     with torch.no_grad():
@@ -85,6 +85,18 @@ def test_other_supported_settings_match_numpy(overrides):
     got = MFCCModule.from_transformer(mfcc).transform(X)
     scale = max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5 * scale + 1e-4)
+
+
+def test_pickle_and_deepcopy_after_use():
+    import copy
+    import pickle
+
+    module = MFCCModule.from_transformer(MFCC.light_sernet(duration=0.5))
+    x = torch.from_numpy(np.stack(_signals(16000, [0.5] * 5, seed=2)))
+    with torch.no_grad():
+        expected = module(x)  # builds the sparse filterbank cache
+        for clone in (pickle.loads(pickle.dumps(module)), copy.deepcopy(module)):
+            torch.testing.assert_close(clone(x), expected, rtol=0, atol=0)
 
 
 def test_delta_operator_is_librosa_delta():

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..exceptions import ParameterError
 from ._acted import load_cremad, load_ravdess, load_savee, load_tess
 from ._base import make_bunch
 from ._generic import combine
@@ -71,7 +72,7 @@ def load_pooled(
 
     Raises
     ------
-    ValueError
+    skser.exceptions.ParameterError
         If no corpus folder is given.
 
     Notes
@@ -92,7 +93,7 @@ def load_pooled(
     paths = {"ravdess": ravdess, "cremad": cremad, "tess": tess, "savee": savee}
     missing = {name: "not given" for name, p in paths.items() if p is None}
     if len(missing) == len(paths):
-        raise ValueError(
+        raise ParameterError(
             "load_pooled needs at least one corpus folder: pass ravdess=, cremad=, tess= "
             "and/or savee= (see docs/datasets.md for where to obtain each)."
         )

@@ -314,10 +314,18 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
     def _measured_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
         """Features of one row, checked finite, and its length in samples at ``sr``."""
         y = prepare_waveform(item, self.sr, row)
+        overflow = False
         with np.errstate(over="ignore", invalid="ignore"):  # raised as one error below
-            features = self._features_of_waveform(y)
-        if isinstance(features, np.ndarray) and features.dtype.kind == "f" and not np.all(
-            np.isfinite(features)
+            try:
+                features = self._features_of_waveform(y)
+            except Exception as exc:  # librosa stops on its own non-finite intermediates
+                if "must be finite" not in str(exc):
+                    raise
+                features, overflow = None, True
+        if overflow or (
+            isinstance(features, np.ndarray)
+            and features.dtype.kind == "f"
+            and not np.all(np.isfinite(features))
         ):
             peak = float(np.max(np.abs(y)))
             raise AudioInputError(

@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._audio import as_audio_items, prepare_waveform
 from .._parallel import map_rows
-from ..exceptions import EncoderUnavailableError, ParameterError
+from ..exceptions import AudioInputError, EncoderUnavailableError, ParameterError
 from ._base import BaseAudioTransformer
 
 __all__ = [
@@ -665,7 +665,7 @@ class SpeechEncoder(BaseAudioTransformer):
         self._validate()
         items = as_audio_items(X)
         if not items:
-            raise ValueError(f"{type(self).__name__}.transform got 0 rows of audio.")
+            raise AudioInputError(f"{type(self).__name__}.transform got 0 rows of audio.")
         encoder = self._encoder()
         if self.memory is not None:
             worker = functools.partial(self._worker()._encode_row, fingerprint=encoder.fingerprint)

@@ -14,7 +14,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from .._audio import as_audio_items, as_object_array, prepare_waveform
-from ..exceptions import ParameterError
+from ..exceptions import InputError, ParameterError
 from ._base import BaseAudioTransformer
 
 __all__ = ["FeatureBundle", "FeatureDict"]
@@ -48,11 +48,11 @@ class FeatureBundle:
 
     def __init__(self, features: dict[str, np.ndarray]):
         if not features:
-            raise ValueError("A FeatureBundle needs at least one named feature array.")
+            raise InputError("A FeatureBundle needs at least one named feature array.")
         arrays = {str(k): np.asarray(v) for k, v in features.items()}
         sizes = {k: (v.shape[0] if v.ndim else None) for k, v in arrays.items()}
         if len(set(sizes.values())) != 1 or None in sizes.values():
-            raise ValueError(f"The feature arrays of a FeatureBundle must have the same rows; got {sizes}.")
+            raise InputError(f"The feature arrays of a FeatureBundle must have the same rows; got {sizes}.")
         self._features = arrays
 
     # -- mapping side ------------------------------------------------------------------
@@ -243,7 +243,7 @@ class FeatureDict(TransformerMixin, _BaseComposition):
         check_is_fitted(self, "transformers_")
         items = as_audio_items(X)
         if not items:
-            raise ValueError("FeatureDict.transform got 0 rows of audio.")
+            raise InputError("FeatureDict.transform got 0 rows of audio.")
         parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in self.transformers_}
         for start in range(0, len(items), _BLOCK_SIZE):
             block = items[start : start + _BLOCK_SIZE]

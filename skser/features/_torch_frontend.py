@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -98,17 +99,12 @@ class MFCCModule(nn.Module):
         self.n_frames = n_frames_of(self.n_samples, self.n_fft, self.hop_length, self.center)
 
         window = _stft_window(p["window"], p["win_length"] or self.n_fft, self.n_fft)
-        n_bins = 1 + self.n_fft // 2
-        # Real and imaginary DFT rows of the windowed frame: (n_fft, 2 * n_bins).
-        angle = 2.0 * np.pi * np.outer(np.arange(self.n_fft), np.arange(n_bins)) / self.n_fft
-        basis = np.concatenate([np.cos(angle), -np.sin(angle)], axis=1) * window[:, None]
         fb = mel_filterbank(
             sr=self.sr, n_fft=self.n_fft, n_mels=int(p["n_mels"]), fmin=float(p["fmin"]),
             fmax=p["fmax"], mel_scale=p["mel_scale"], mel_norm=p["mel_norm"],
         ).toarray()
         dct = dct_matrix(int(p["n_mfcc"]), int(p["n_mels"]), p["dct_norm"])
         self.register_buffer("window", torch.from_numpy(np.array(window, np.float32)))
-        self.register_buffer("dft_basis", torch.from_numpy(basis.astype(np.float32)))
         self.register_buffer("mel_basis", torch.from_numpy(fb.T.astype(np.float32)))
         self.register_buffer("dct_basis", torch.from_numpy(np.array(dct.T, np.float32)))
         if self.deltas:
@@ -160,6 +156,11 @@ class MFCCModule(nn.Module):
             )
         return cls(mfcc.get_params()).eval()
 
+    def __getstate__(self) -> dict:
+        # The sparse copy of the filterbank is a cache that cannot be pickled.
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        return {**state, "_sparse_mel": None}
+
     # -- analysis -----------------------------------------------------------
     def _amplitude_scale(self, y: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         """Per-row scale (batch, 1) of the amplitude normalisation."""
@@ -206,13 +207,21 @@ class MFCCModule(nn.Module):
     def _power_spectrum(self, y: torch.Tensor) -> torch.Tensor:
         """``|STFT|^2`` of uncentred frames, (batch, n_frames, 1 + n_fft // 2).
 
-        An FFT (:func:`torch.stft`) normally; a product with the windowed DFT
-        basis while exporting to ONNX, whose STFT operator runtimes lack.
+        An FFT of the unfolded frames normally; the real-valued
+        :func:`torch.stft` while exporting to ONNX (or with ``use_fft=False``).
         """
-        frames = y.unfold(1, self.n_fft, self.hop_length)  # (B, T, n_fft)
         if torch.onnx.is_in_onnx_export() or not self.use_fft:
-            real, imag = (frames @ self.dft_basis).chunk(2, dim=-1)
+            # Real-valued STFT: exports to ONNX's STFT operator (opset 17); the
+            # complex form that torch prefers does not export.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*return_complex=False.*")
+                spectrum = torch.stft(
+                    y, self.n_fft, hop_length=self.hop_length, window=self.window,
+                    center=False, onesided=True, return_complex=False,
+                ).transpose(1, 2)  # (B, T, n_bins, 2)
+            real, imag = spectrum[..., 0], spectrum[..., 1]
         else:
+            frames = y.unfold(1, self.n_fft, self.hop_length)  # (B, T, n_fft)
             spectrum = torch.fft.rfft(frames * self.window)
             real, imag = spectrum.real, spectrum.imag
         return torch.addcmul(real * real, imag, imag)
@@ -225,7 +234,7 @@ class MFCCModule(nn.Module):
         """
         if spec.device.type != "cpu" or torch.onnx.is_in_onnx_export() or not self.use_fft:
             return spec @ self.mel_basis
-        if self._sparse_mel is None:
+        if self._sparse_mel is None or self._sparse_mel.dtype != self.mel_basis.dtype:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
                 self._sparse_mel = self.mel_basis.to_sparse_csr()
@@ -318,7 +327,7 @@ class MFCCModule(nn.Module):
         -------
         features : np.ndarray of shape (n, n_frames, n_features), float32
         """
-        device = self.dft_basis.device
+        device = self.window.device
         out = []
         for start in range(0, len(waveforms), batch_size):
             rows = [np.asarray(w, dtype=np.float32).reshape(-1)

@@ -498,6 +498,12 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X: Any, y: Any, groups: Any) -> None:
         """The body of :meth:`fit`, run on a scratch copy that ``fit`` then adopts."""
         x, lengths = self._validate_X(X, reset=True)
+        if not hasattr(y, "dtype"):
+            # numpy would turn None/NaN in a list of strings into the label "None"/"nan":
+            # keep such a list as objects so that _encode_y reports the missing label.
+            y_objects = np.asarray(y, dtype=object)
+            if y_objects.ndim == 1 and missing_label_rows(y_objects).size:
+                y = y_objects
         y = column_or_1d(y, warn=True)
         n_samples = self._n_samples(x)
         if len(y) != n_samples:

@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from .._audio import as_audio_items, as_object_array, prepare_waveform
-from ..exceptions import ParameterError
+from ..exceptions import AudioInputError, ParameterError
 from ..features._base import centre_fit
 from ..features._encoder import LoadedEncoder, encoder_inputs, load_encoder, normalize_waveform
 from ._base import BaseNeuralClassifier
@@ -307,7 +307,7 @@ class SpeechEncoderClassifier(BaseNeuralClassifier):
         encoder = self._loaded()
         items = as_audio_items(X)
         if not items:
-            raise ValueError(f"{type(self).__name__} got 0 rows of audio.")
+            raise AudioInputError(f"{type(self).__name__} got 0 rows of audio.")
         limit = None if self.max_seconds is None else int(self.max_seconds * self.sr)
         waves = []
         for row, item in enumerate(items):

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..exceptions import ParameterError
+from ..exceptions import InputError, ParameterError
 from ..features._base import frame_mask
 from ._base import BaseNeuralClassifier
 from ._masking import MaskedBatchNorm1d, masked_mean_time, reverse_within_lengths, time_mask
@@ -234,13 +234,13 @@ def _check_mfcc(m: Any, key: str) -> tuple[np.ndarray, np.ndarray | None]:
     if m.ndim == 2:
         m = m[:, :, None]
     if m.ndim != 3 or 0 in m.shape:
-        raise ValueError(
+        raise InputError(
             f"X[{key!r}] must be frame-level features of shape (n_samples, n_frames, "
             f"n_features); got shape {m.shape}."
         )
     if np.isinf(m).any():
         row = int(np.argwhere(np.isinf(m))[0, 0])
-        raise ValueError(f"X[{key!r}] contains infinity (row {row}); features must be finite.")
+        raise InputError(f"X[{key!r}] contains infinity (row {row}); features must be finite.")
     if np.isfinite(m).all():
         return m, None
     real = frame_mask(m)
@@ -249,7 +249,7 @@ def _check_mfcc(m: Any, key: str) -> tuple[np.ndarray, np.ndarray | None]:
     partial = (np.isnan(m).any(axis=2) & real).any(axis=1)
     bad = np.flatnonzero((contiguous != real).any(axis=1) | (lengths == 0) | partial)
     if bad.size:
-        raise ValueError(
+        raise InputError(
             f"X[{key!r}] contains NaN in row {int(bad[0])} that is not end-of-utterance padding "
             "(whole NaN frames after the real ones); impute those values."
         )
@@ -426,14 +426,14 @@ class FusionNet(BaseNeuralClassifier):
                 "FusionNet: use_mfcc=False and use_embedding=False leave no branch; keep at least one."
             )
         if not (isinstance(X, Mapping) or hasattr(X, "keys")):
-            raise ValueError(
+            raise InputError(
                 f"FusionNet takes named features (a FeatureBundle from FeatureDict, or a dict) "
                 f"with {self._wanted_keys()}; got {type(X).__name__}. Build X with "
                 "FeatureDict(mfcc=MFCC(...), embedding=SpeechEncoder(...))."
             )
         missing = [k for k in self._wanted_keys() if k not in X.keys()]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"X has no {missing} (it has {list(X.keys())}); set mfcc_key/embedding_key to "
                 "the names used in FeatureDict, or switch the branch off (use_mfcc / use_embedding)."
             )
@@ -446,23 +446,23 @@ class FusionNet(BaseNeuralClassifier):
         if self.use_embedding:
             e = np.asarray(X[self.embedding_key], dtype=np.float32)
             if e.ndim not in (2, 3) or 0 in e.shape:
-                raise ValueError(
+                raise InputError(
                     f"X[{self.embedding_key!r}] must be embeddings of shape (n_samples, D) or "
                     f"(n_samples, n_layers, D); got shape {e.shape}."
                 )
             if not np.isfinite(e).all():
                 row = int(np.argwhere(~np.isfinite(e))[0, 0])
-                raise ValueError(f"X[{self.embedding_key!r}] has NaN or infinity in row {row}.")
+                raise InputError(f"X[{self.embedding_key!r}] has NaN or infinity in row {row}.")
             x["embedding"] = e
             embedding_shape = tuple(int(v) for v in e.shape[1:])
         sizes = {k: len(v) for k, v in x.items()}
         if len(set(sizes.values())) != 1:
-            raise ValueError(f"The inputs of X have different numbers of rows: {sizes}.")
+            raise InputError(f"The inputs of X have different numbers of rows: {sizes}.")
         if reset:
             self.n_mfcc_features_ = mfcc_features
             self.embedding_shape_ = embedding_shape
         elif (mfcc_features, embedding_shape) != (self.n_mfcc_features_, self.embedding_shape_):
-            raise ValueError(
+            raise InputError(
                 f"X has {mfcc_features} MFCC features per frame and embeddings of shape "
                 f"{embedding_shape}, but FusionNet was fitted with {self.n_mfcc_features_} and "
                 f"{self.embedding_shape_}."

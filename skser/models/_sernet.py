@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..exceptions import ParameterError
+from ..exceptions import InputError, ParameterError
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
 from ._losses import FocalLoss
 from ._masking import MaskedBatchNorm1d, masked_mean_time, pooled_lengths, time_mask
@@ -185,7 +185,7 @@ class _ColumnLayout(nn.Module):
     ):
         super().__init__()
         if n_features < n_spectral + n_mel:
-            raise ValueError(
+            raise InputError(
                 f"SERNet expects frames of n_spectral={n_spectral} MFCC columns, then "
                 f"n_mel={n_mel} log-mel columns, then optional prosodic columns (the "
                 f"SERNetFeatures layout), i.e. at least {n_spectral + n_mel} features per frame; "

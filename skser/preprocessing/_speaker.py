@@ -413,9 +413,11 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     if k is not None:
                         location[row] = locations[k]
                         scale[row] = scales[k]
+        # Statistics in X's dtype: no float64 copy of a large float32 frame array.
+        location, scale = location.astype(X.dtype), scale.astype(X.dtype)
         if X.ndim == 3:
             location, scale = location[:, None, :], scale[:, None, :]
-        return ((X - location) / scale).astype(X.dtype, copy=False)
+        return (X - location) / scale
 
     def fit_transform(self, X: Any, y: Any = None, groups: Any = None) -> np.ndarray:
         """Fit, then standardise the training rows with their speakers' statistics.
