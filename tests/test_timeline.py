@@ -97,6 +97,21 @@ def test_hop_longer_than_window_skips_the_gaps(tone_pipeline, scene):
     assert list(df["label"].iloc[[0, 1, 4, 5]]) == ["low", "low", "high", "high"]
 
 
+@pytest.mark.parametrize("hop", [1.0, 3.0])
+def test_compressed_file_reads_and_seeks_like_wav(tone_pipeline, scene, tmp_path, hop):
+    """OGG/Vorbis: sequential reads (hop < window) and seeks (hop > window) work."""
+    y, sr = sf.read(scene, dtype="float32")
+    path = tmp_path / "scene.ogg"
+    sf.write(path, y, sr, format="OGG", subtype="VORBIS")
+    wav = predict_timeline(tone_pipeline, scene, window=1.0, hop=hop)
+    ogg = predict_timeline(tone_pipeline, path, window=1.0, hop=hop)
+    np.testing.assert_allclose(ogg["start"], wav["start"])
+    np.testing.assert_allclose(ogg["end"], wav["end"], atol=1e-3)
+    tones = wav["rms_db"] > -30.0
+    assert tones.sum() >= 4
+    assert (ogg.loc[tones, "label"] == wav.loc[tones, "label"]).all()
+
+
 def test_file_shorter_than_window_is_one_window(tone_pipeline, tmp_path):
     path = tmp_path / "short.wav"
     sf.write(path, _tone(HIGH, 0.8), SR)
