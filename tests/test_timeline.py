@@ -223,3 +223,19 @@ def test_nan_samples_name_the_time(tone_pipeline, tmp_path):
     sf.write(path, y, SR, subtype="FLOAT")
     with pytest.raises(AudioInputError, match=r"nan.wav.*1\.000-3\.000 s"):
         predict_timeline(tone_pipeline, path, window=2.0, hop=1.0)
+
+
+def test_neural_pipeline_gets_the_same_windows(tmp_path):
+    """Light-SERNet (fixed-length input) scores every window, the short last one too."""
+    from skser import LightSERNet
+
+    X = [_tone(freq, 3.0) for freq in (LOW, LOW, HIGH, HIGH)]
+    pipe = make_pipeline(MFCC.light_sernet(), LightSERNet(max_epochs=1, batch_size=4))
+    pipe.fit(X, ["low", "low", "high", "high"])
+    y = np.concatenate([_tone(LOW, 4.0), _tone(HIGH, 3.5)])
+    path = tmp_path / "scene16k.wav"
+    sf.write(path, y, SR, subtype="FLOAT")
+    df = predict_timeline(pipe, path, window=3.0, hop=1.5, batch_size=2)
+    assert df["end"].iloc[-1] == pytest.approx(7.5) and len(df) == 4
+    slices = [y[round(s * SR) : round(s * SR) + 3 * SR] for s in df["start"]]
+    np.testing.assert_allclose(df[["high", "low"]], pipe.predict_proba(slices), atol=1e-5)
