@@ -62,6 +62,10 @@ Usage::
     # one-thread latency only, current vs previous inference path, interleaved rounds
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --latency-ab \\
         --models lightsernet timnet --rounds 7 --repeats 50
+
+    # epoch time with n_threads=1 against n_threads=2, interleaved rounds
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --threads-ab 1 2 \\
+        --models lightsernet timnet --rounds 2 --epochs 2
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -526,9 +530,10 @@ def latency_ab(names: list[str], rounds: int, repeats: int) -> list[dict]:
             fwd1, fwd32 = _forward_fn(model, f1, "cpu"), _forward_fn(model, f32, "cpu")
             figures = {
                 "model_b1": (fwd1, repeats),
-                "e2e_b1": (lambda: pipe.predict_proba([wave]), repeats),
+                "e2e_b1": (lambda pipe=pipe, wave=wave: pipe.predict_proba([wave]), repeats),
                 "model_b32": (fwd32, max(5, repeats // 5)),
-                "e2e_b32": (lambda: pipe.predict_proba(waves32), max(5, repeats // 5)),
+                "e2e_b32": (lambda pipe=pipe, w=waves32: pipe.predict_proba(w),
+                            max(5, repeats // 5)),
             }
             switch = _ab_variants(name).get(name)
             variants = ["current", "previous"] if switch else ["current"]
@@ -595,6 +600,70 @@ def latency_markdown(results: list[dict], rounds: int, repeats: int) -> str:
     return "\n".join(lines)
 
 
+# -- training threads, interleaved A/B --------------------------------------------
+
+
+def threads_ab(names: list[str], rounds: int, epochs: int, threads: tuple[int, ...]) -> list[dict]:
+    """Epoch time with ``n_threads`` = each of ``threads``, in interleaved rounds.
+
+    Each round fits every setting once (order alternating between rounds) for
+    ``1 + epochs`` epochs on random features of the training shape (535 x 184 x 40
+    for Light-SERNet, 1440 x 215 x 39 for TIM-Net; speed does not depend on the
+    values); a fit's figure is the mean of skorch's ``dur`` after the warm-up
+    epoch. Reported: the median over rounds, and the CPU seconds per epoch.
+    """
+    shapes = {"lightsernet": (535, 184, 40), "timnet": (1440, 215, 39)}
+    specs = _specs()
+    results = []
+    for name in names:
+        spec = specs[name]
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal(shapes[name]).astype(np.float32)
+        y = np.array(["c%d" % (i % 7) for i in range(len(X))], dtype=object)
+        wall: dict[int, list[float]] = {n: [] for n in threads}
+        cpu: dict[int, list[float]] = {n: [] for n in threads}
+        for i in range(rounds):
+            for n in (threads if i % 2 == 0 else threads[::-1]):
+                model = spec.make_model(max_epochs=1 + epochs, batch_size=spec.batch_size,
+                                        random_state=0, device="cpu", verbose=0, n_threads=n,
+                                        callbacks=[("cpu_time", EpochCPUTime())]).fit(X, y)
+                wall[n].append(statistics.mean(_epoch_times(model)[1:]))
+                cpu[n].append(statistics.mean(_epoch_times(model, "cpu_dur")[1:]))
+        res = {"model": name, "shape": shapes[name], "batch_size": spec.batch_size,
+               "load_end": os.getloadavg(),
+               "epoch_s": {n: statistics.median(wall[n]) for n in threads},
+               "epoch_cpu_s": {n: statistics.median(cpu[n]) for n in threads}}
+        print(f"[{name}] {res}", file=sys.stderr)
+        results.append(res)
+    return results
+
+
+def threads_markdown(results: list[dict], rounds: int, epochs: int) -> str:
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    threads = list(results[0]["epoch_s"]) if results else []
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average at "
+        f"the end {load}) on {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPU cores, torch {torch.__version__}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; {rounds} interleaved "
+        f"rounds, each a fit of 1 + {epochs} epochs per setting; median over rounds of the "
+        "mean epoch after the warm-up epoch, wall s (CPU s in brackets).",
+        "",
+        "| model | data shape, batch | "
+        + " | ".join(f"n_threads={n}" for n in threads)
+        + f" | n_threads={threads[-1]} / n_threads={threads[0]} |" if threads else "",
+        "|---|---|" + "---|" * (len(threads) + 1),
+    ]
+    for r in results:
+        e, c = r["epoch_s"], r["epoch_cpu_s"]
+        lines.append(
+            f"| {r['model']} | {' x '.join(map(str, r['shape']))}, {r['batch_size']} | "
+            + " | ".join(f"{_fmt(e[n])} ({_fmt(c[n])})" for n in threads)
+            + f" | {_fmt(e[threads[-1]] / e[threads[0]])} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["lightsernet", "timnet", "cnn1d",
@@ -612,11 +681,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ab", action="store_true",
                         help="only the one-thread latency table, current vs previous "
                              "inference path in interleaved rounds")
+    parser.add_argument("--threads-ab", type=int, nargs="+", default=None, metavar="N",
+                        help="only the epoch-time table for these n_threads values "
+                             "(e.g. 1 2), in interleaved rounds")
     parser.add_argument("--rounds", type=int, default=7,
                         help="interleaved A/B rounds of --latency-ab (default 7)")
     parser.add_argument("--out", type=Path, default=None,
                         help="write results: .json (raw) or .md (table)")
     args = parser.parse_args(argv)
+    if args.threads_ab:
+        table = threads_markdown(
+            threads_ab(args.models, args.rounds, args.epochs, tuple(args.threads_ab)),
+            args.rounds, args.epochs)
+        print(table)
+        if args.out is not None:
+            args.out.write_text(table + "\n")
+        return 0
     if args.latency_ab:
         table = latency_markdown(
             latency_ab(args.models, args.rounds, args.repeats), args.rounds, args.repeats)

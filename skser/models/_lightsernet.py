@@ -27,7 +27,9 @@ _ONEDNN_CONV = getattr(torch.ops.aten, "mkldnn_convolution", None)
 _FAST_EVAL = True
 
 
-def _eval_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: nn.Conv2d):
+def _eval_conv2d(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: nn.Conv2d
+) -> torch.Tensor:
     """Inference convolution with folded weights, on oneDNN where that is the faster kernel.
 
     oneDNN for k x k kernels (k > 1) on float32 CPU tensors when PyTorch has
