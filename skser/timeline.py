@@ -190,7 +190,8 @@ def predict_timeline(
 
     missing = np.full(len(classes), np.nan)
     proba_table = np.vstack([missing if p is None else p for p in probas])
-    labels = [classes[int(np.argmax(p))] if p is not None else None for p in probas]
+    names = classes.tolist()
+    labels = [names[int(np.argmax(p))] if p is not None else None for p in probas]
     df = pd.DataFrame(
         {
             "start": np.asarray(starts, dtype=np.float64),
@@ -200,7 +201,7 @@ def predict_timeline(
             "label": pd.Series(labels, dtype=object),
         }
     )
-    for k, name in enumerate(classes.tolist()):
+    for k, name in enumerate(names):
         df[name] = proba_table[:, k]
     df.attrs.update(
         path=os.fspath(path),

@@ -97,6 +97,21 @@ def test_hop_longer_than_window_skips_the_gaps(tone_pipeline, scene):
     assert list(df["label"].iloc[[0, 1, 4, 5]]) == ["low", "low", "high", "high"]
 
 
+@pytest.mark.parametrize("hop", [1.0, 3.0])
+def test_compressed_file_reads_and_seeks_like_wav(tone_pipeline, scene, tmp_path, hop):
+    """OGG/Vorbis: sequential reads (hop < window) and seeks (hop > window) work."""
+    y, sr = sf.read(scene, dtype="float32")
+    path = tmp_path / "scene.ogg"
+    sf.write(path, y, sr, format="OGG", subtype="VORBIS")
+    wav = predict_timeline(tone_pipeline, scene, window=1.0, hop=hop)
+    ogg = predict_timeline(tone_pipeline, path, window=1.0, hop=hop)
+    np.testing.assert_allclose(ogg["start"], wav["start"])
+    np.testing.assert_allclose(ogg["end"], wav["end"], atol=1e-3)
+    tones = wav["rms_db"] > -30.0
+    assert tones.sum() >= 4
+    assert (ogg.loc[tones, "label"] == wav.loc[tones, "label"]).all()
+
+
 def test_file_shorter_than_window_is_one_window(tone_pipeline, tmp_path):
     path = tmp_path / "short.wav"
     sf.write(path, _tone(HIGH, 0.8), SR)
@@ -208,3 +223,19 @@ def test_nan_samples_name_the_time(tone_pipeline, tmp_path):
     sf.write(path, y, SR, subtype="FLOAT")
     with pytest.raises(AudioInputError, match=r"nan.wav.*1\.000-3\.000 s"):
         predict_timeline(tone_pipeline, path, window=2.0, hop=1.0)
+
+
+def test_neural_pipeline_gets_the_same_windows(tmp_path):
+    """Light-SERNet (fixed-length input) scores every window, the short last one too."""
+    from skser import LightSERNet
+
+    X = [_tone(freq, 3.0) for freq in (LOW, LOW, HIGH, HIGH)]
+    pipe = make_pipeline(MFCC.light_sernet(), LightSERNet(max_epochs=1, batch_size=4))
+    pipe.fit(X, ["low", "low", "high", "high"])
+    y = np.concatenate([_tone(LOW, 4.0), _tone(HIGH, 3.5)])
+    path = tmp_path / "scene16k.wav"
+    sf.write(path, y, SR, subtype="FLOAT")
+    df = predict_timeline(pipe, path, window=3.0, hop=1.5, batch_size=2)
+    assert df["end"].iloc[-1] == pytest.approx(7.5) and len(df) == 4
+    slices = [y[round(s * SR) : round(s * SR) + 3 * SR] for s in df["start"]]
+    np.testing.assert_allclose(df[["high", "low"]], pipe.predict_proba(slices), atol=1e-5)
