@@ -58,6 +58,14 @@ Usage::
 
     SKSER_DATA=../shared/data OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py \\
         --models lightsernet timnet --epochs 3 --repeats 50 --out results.json
+
+    # one-thread latency only, current vs previous inference path, interleaved rounds
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --latency-ab \\
+        --models lightsernet timnet --rounds 7 --repeats 50
+
+    # epoch time with n_threads=1 against n_threads=2, interleaved rounds
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --threads-ab 1 2 \\
+        --models lightsernet timnet --rounds 2 --epochs 2
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -464,6 +472,198 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+# -- inference latency, interleaved A/B ------------------------------------------
+
+#: Batch-32 figures of the Keras originals in peers-measured.md (model / end to
+#: end, ms per batch). They were taken on 2 threads; the A/B below uses one.
+KERAS_B32_MS = {"lightsernet": (34.5, 57.7), "timnet": (26.3, 132.5)}
+
+
+def _ab_variants(name: str) -> dict[str, Callable[[bool], None]]:
+    """Switches between the current and the previous inference path of a model.
+
+    Light-SERNet: ``_FAST_EVAL`` off restores the previous eval path (batch
+    norm folded on every call, PyTorch's own convolution dispatch). TIM-Net's
+    inference path is unchanged by this work: only the current one is timed.
+    """
+    if name != "lightsernet":
+        return {}
+    from skser.models import _lightsernet
+
+    def switch(new: bool) -> None:
+        _lightsernet._FAST_EVAL = new
+
+    return {"lightsernet": switch}
+
+
+def latency_ab(names: list[str], rounds: int, repeats: int) -> list[dict]:
+    """Batch-1 and batch-32 latency, model only and end to end, one thread, A/B rounds.
+
+    Each round times every figure once per variant (the order of the variants
+    alternates between rounds); a figure is the median over ``repeats`` calls
+    (batch 1) or ``max(5, repeats // 5)`` calls (batch 32) after warm-up.
+    Reported: the median over rounds of those medians and of the per-round
+    ratio current / previous. End to end is
+    ``make_pipeline(front, model).predict_proba(waves)`` on 3 s synthetic
+    speech-like waveforms; model only is the bare module under
+    ``torch.inference_mode`` on the precomputed features. The models are
+    fitted for one epoch on random features of the right shape (weights do
+    not change the time).
+    """
+    specs = _specs()
+    results = []
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        for name in names:
+            spec = specs[name]
+            front = spec.make_front()
+            sr = _front_sr(front)
+            wave = speechlike(3.0, sr)
+            waves32 = [speechlike(3.0, sr, seed=i) for i in range(32)]
+            f1, f32 = _features(front, [wave]), _features(front, waves32)
+            rng = np.random.default_rng(0)
+            Xtr = rng.standard_normal((64, *f1.shape[1:])).astype(np.float32)
+            y = np.array(["c%d" % (i % 4) for i in range(64)], dtype=object)
+            model = spec.make_model(max_epochs=1, random_state=0, device="cpu",
+                                    n_threads=1).fit(Xtr, y)
+            pipe = make_pipeline(front, model)
+            fwd1, fwd32 = _forward_fn(model, f1, "cpu"), _forward_fn(model, f32, "cpu")
+            figures = {
+                "model_b1": (fwd1, repeats),
+                "e2e_b1": (lambda pipe=pipe, wave=wave: pipe.predict_proba([wave]), repeats),
+                "model_b32": (fwd32, max(5, repeats // 5)),
+                "e2e_b32": (lambda pipe=pipe, w=waves32: pipe.predict_proba(w),
+                            max(5, repeats // 5)),
+            }
+            switch = _ab_variants(name).get(name)
+            variants = ["current", "previous"] if switch else ["current"]
+            per_round: dict[str, dict[str, list[float]]] = {
+                v: {k: [] for k in [*figures, *(f + "_cpu" for f in figures)]}
+                for v in variants}
+            for i in range(rounds):
+                order = variants if i % 2 == 0 else variants[::-1]
+                for v in order:
+                    if switch:
+                        switch(v == "current")
+                    for key, (fn, n) in figures.items():
+                        per_round[v][key].append(_median_ms(fn, n, warmup=3))
+                        per_round[v][key + "_cpu"].append(CPU_MS[-1])
+            if switch:
+                switch(True)
+            res = {"model": name, "rounds": rounds, "repeats": repeats,
+                   "load_end": os.getloadavg()}
+            for key in per_round["current"]:
+                res[key] = {v: statistics.median(per_round[v][key]) for v in variants}
+                if switch:
+                    res[key]["ratio"] = statistics.median(
+                        c / p for c, p in zip(per_round["current"][key],
+                                              per_round["previous"][key]))
+            print(f"[{name}] {res}", file=sys.stderr)
+            results.append(res)
+    return results
+
+
+def latency_markdown(results: list[dict], rounds: int, repeats: int) -> str:
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average at "
+        f"the end {load}) on {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPU cores, torch {torch.__version__}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; one thread; "
+        f"{rounds} interleaved rounds, each figure the median over rounds of the median of "
+        f"{repeats} calls (batch 32: {max(5, repeats // 5)}); ms per call (per batch), "
+        "wall (CPU time in brackets). Keras: wall, idle machine.",
+        "",
+        "| model | figure | current ms | previous ms | current / previous "
+        "| Keras ms (peers-measured.md) | current / Keras |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        bar = KERAS_BARS.get(r["model"], {})
+        b32 = KERAS_B32_MS.get(r["model"], (None, None))
+        keras = {"model_b1": bar.get("model_ms"), "e2e_b1": bar.get("e2e_ms"),
+                 "model_b32": b32[0], "e2e_b32": b32[1]}
+        for key, label in (("model_b1", "model only, batch 1"),
+                           ("e2e_b1", "end to end, batch 1"),
+                           ("model_b32", "model only, batch 32"),
+                           ("e2e_b32", "end to end, batch 32")):
+            f, c = r[key], r[key + "_cpu"]
+            k = keras[key]
+            k_txt = _fmt(k) + (" (2 threads)" if key.endswith("b32") and k else "")
+            lines.append(
+                f"| {r['model']} | {label} | {_fmt(f['current'])} ({_fmt(c['current'])}) "
+                f"| {_fmt(f.get('previous'))} ({_fmt(c.get('previous'))}) "
+                f"| {_fmt(f.get('ratio'))} ({_fmt(c.get('ratio'))}) | {k_txt} "
+                f"| {_fmt(f['current'] / k) if k else 'n/a'} "
+                f"({_fmt(c['current'] / k) if k else 'n/a'}) |"
+            )
+    return "\n".join(lines)
+
+
+# -- training threads, interleaved A/B --------------------------------------------
+
+
+def threads_ab(names: list[str], rounds: int, epochs: int, threads: tuple[int, ...]) -> list[dict]:
+    """Epoch time with ``n_threads`` = each of ``threads``, in interleaved rounds.
+
+    Each round fits every setting once (order alternating between rounds) for
+    ``1 + epochs`` epochs on random features of the training shape (535 x 184 x 40
+    for Light-SERNet, 1440 x 215 x 39 for TIM-Net; speed does not depend on the
+    values); a fit's figure is the mean of skorch's ``dur`` after the warm-up
+    epoch. Reported: the median over rounds, and the CPU seconds per epoch.
+    """
+    shapes = {"lightsernet": (535, 184, 40), "timnet": (1440, 215, 39)}
+    specs = _specs()
+    results = []
+    for name in names:
+        spec = specs[name]
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal(shapes[name]).astype(np.float32)
+        y = np.array(["c%d" % (i % 7) for i in range(len(X))], dtype=object)
+        wall: dict[int, list[float]] = {n: [] for n in threads}
+        cpu: dict[int, list[float]] = {n: [] for n in threads}
+        for i in range(rounds):
+            for n in (threads if i % 2 == 0 else threads[::-1]):
+                model = spec.make_model(max_epochs=1 + epochs, batch_size=spec.batch_size,
+                                        random_state=0, device="cpu", verbose=0, n_threads=n,
+                                        callbacks=[("cpu_time", EpochCPUTime())]).fit(X, y)
+                wall[n].append(statistics.mean(_epoch_times(model)[1:]))
+                cpu[n].append(statistics.mean(_epoch_times(model, "cpu_dur")[1:]))
+        res = {"model": name, "shape": shapes[name], "batch_size": spec.batch_size,
+               "load_end": os.getloadavg(),
+               "epoch_s": {n: statistics.median(wall[n]) for n in threads},
+               "epoch_cpu_s": {n: statistics.median(cpu[n]) for n in threads}}
+        print(f"[{name}] {res}", file=sys.stderr)
+        results.append(res)
+    return results
+
+
+def threads_markdown(results: list[dict], rounds: int, epochs: int) -> str:
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    threads = list(results[0]["epoch_s"]) if results else []
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average at "
+        f"the end {load}) on {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPU cores, torch {torch.__version__}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; {rounds} interleaved "
+        f"rounds, each a fit of 1 + {epochs} epochs per setting; median over rounds of the "
+        "mean epoch after the warm-up epoch, wall s (CPU s in brackets).",
+        "",
+        "| model | data shape, batch | "
+        + " | ".join(f"n_threads={n}" for n in threads)
+        + f" | n_threads={threads[-1]} / n_threads={threads[0]} |" if threads else "",
+        "|---|---|" + "---|" * (len(threads) + 1),
+    ]
+    for r in results:
+        e, c = r["epoch_s"], r["epoch_cpu_s"]
+        lines.append(
+            f"| {r['model']} | {' x '.join(map(str, r['shape']))}, {r['batch_size']} | "
+            + " | ".join(f"{_fmt(e[n])} ({_fmt(c[n])})" for n in threads)
+            + f" | {_fmt(e[threads[-1]] / e[threads[0]])} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["lightsernet", "timnet", "cnn1d",
@@ -478,9 +678,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the end-to-end batch-1 predict and print it")
     parser.add_argument("--no-cuda", action="store_true", help="skip the GPU pass")
+    parser.add_argument("--latency-ab", action="store_true",
+                        help="only the one-thread latency table, current vs previous "
+                             "inference path in interleaved rounds")
+    parser.add_argument("--threads-ab", type=int, nargs="+", default=None, metavar="N",
+                        help="only the epoch-time table for these n_threads values "
+                             "(e.g. 1 2), in interleaved rounds")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="interleaved A/B rounds of --latency-ab (default 7)")
     parser.add_argument("--out", type=Path, default=None,
                         help="write results: .json (raw) or .md (table)")
     args = parser.parse_args(argv)
+    if args.threads_ab:
+        table = threads_markdown(
+            threads_ab(args.models, args.rounds, args.epochs, tuple(args.threads_ab)),
+            args.rounds, args.epochs)
+        print(table)
+        if args.out is not None:
+            args.out.write_text(table + "\n")
+        return 0
+    if args.latency_ab:
+        table = latency_markdown(
+            latency_ab(args.models, args.rounds, args.repeats), args.rounds, args.repeats)
+        print(table)
+        if args.out is not None:
+            args.out.write_text(table + "\n")
+        return 0
 
     specs = _specs()
     results = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any
 
@@ -84,6 +85,25 @@ def count_parameters(module: nn.Module, *, bn_statistics: bool = True) -> int:
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
                 n += m.running_mean.numel() + m.running_var.numel()
     return n
+
+
+@contextmanager
+def intra_op_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block with ``n_threads`` torch intra-op threads, then restore the previous count.
+
+    ``None`` leaves torch's setting alone. One thread is the right choice inside
+    parallel workers (``n_jobs`` of a cross-validation) and on busy machines,
+    where torch's OpenMP pool busy-waits for cores that other processes hold.
+    """
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _is_fitted_name(name: str) -> bool:
@@ -212,6 +232,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     # ------------------------------------------------------------------ hooks
@@ -493,7 +514,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         """
         trial = object.__new__(type(self))
         trial.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_fitted_name(k)})
-        trial._fit(X, y, groups)
+        with intra_op_threads(getattr(self, "n_threads", None)):
+            trial._fit(X, y, groups)
         for name in [k for k in self.__dict__ if _is_fitted_name(k)]:
             delattr(self, name)
         self.__dict__.update({k: v for k, v in trial.__dict__.items() if _is_fitted_name(k)})
@@ -705,7 +727,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         if module.training:  # Module.eval() walks every submodule: skip it when already done
             module.eval()
         out = []
-        with torch.inference_mode():
+        with intra_op_threads(getattr(self, "n_threads", None)), torch.inference_mode():
             for batch in self._predict_batches(x, lengths):
                 batch = {k: v.to(device) for k, v in batch.items()}
                 out.append(module(**batch).float().cpu())

@@ -197,7 +197,7 @@ class CNN2DModule(nn.Module):
 _SHARED_DOC = """    lr, batch_size, max_epochs, optimizer, betas, eps, weight_decay, momentum,
     schedule, schedule_kwargs, loss, focal_gamma, focal_alpha, label_smoothing,
     class_weight, classes, validation_fraction, patience, device, amp,
-    random_state, verbose, callbacks :
+    random_state, verbose, callbacks, n_threads :
         Training parameters shared by all skser networks; see ``docs/models.md``."""
 
 
@@ -286,6 +286,7 @@ class CNN1D(BaseNeuralClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        n_threads=None,
     ):
         self.dropout = dropout
         self.n_hidden = n_hidden
@@ -313,6 +314,7 @@ class CNN1D(BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.n_threads = n_threads
 
     def _build_module(self, n_features, n_frames, n_classes):
         return CNN1DModule(
@@ -419,6 +421,7 @@ class CNN2D(BaseNeuralClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        n_threads=None,
     ):
         self.dropout = dropout
         self.pooling = pooling
@@ -451,6 +454,7 @@ class CNN2D(BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.n_threads = n_threads
 
     def _build_module(self, n_features, n_frames, n_classes):
         self.n_frames_ = n_frames

@@ -198,7 +198,7 @@ class SpeechEncoderClassifier(BaseNeuralClassifier):
     lr, batch_size, max_epochs, optimizer, betas, eps, weight_decay, momentum,
     schedule, schedule_kwargs, loss, focal_gamma, focal_alpha, label_smoothing,
     class_weight, classes, validation_fraction, patience, device, amp,
-    random_state, verbose, callbacks :
+    random_state, verbose, callbacks, n_threads :
         Training parameters shared by all skser networks (``lr`` is the
         head's); see ``docs/models.md``.
 
@@ -261,6 +261,7 @@ class SpeechEncoderClassifier(BaseNeuralClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        n_threads=None,
     ):
         self.model = model
         self.n_trainable_layers = n_trainable_layers
@@ -292,6 +293,7 @@ class SpeechEncoderClassifier(BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.n_threads = n_threads
 
     def _loaded(self) -> LoadedEncoder:
         encoder = load_encoder(os.fspath(self.model), "cpu")

@@ -297,7 +297,7 @@ class FusionNet(BaseNeuralClassifier):
     lr, batch_size, max_epochs, optimizer, betas, eps, weight_decay, momentum,
     schedule, schedule_kwargs, loss, focal_gamma, focal_alpha, label_smoothing,
     class_weight, classes, validation_fraction, patience, device, amp,
-    random_state, verbose, callbacks :
+    random_state, verbose, callbacks, n_threads :
         Training parameters shared by all skser networks; see ``docs/models.md``.
         Defaults follow Keras' Adam (the report's framework).
 
@@ -383,6 +383,7 @@ class FusionNet(BaseNeuralClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        n_threads=None,
     ):
         self.use_mfcc = use_mfcc
         self.use_embedding = use_embedding
@@ -418,6 +419,7 @@ class FusionNet(BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.n_threads = n_threads
 
     # -- input --------------------------------------------------------------------------
     def _validate_X(self, X: Any, *, reset: bool) -> tuple[dict, np.ndarray | None]:

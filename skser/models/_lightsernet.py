@@ -17,6 +17,37 @@ from ._masking import MaskedBatchNorm2d, masked_avg_pool2d_time, masked_mean_tim
 __all__ = ["LightSERNet", "LightSERNetModule"]
 
 
+# PyTorch's CPU dispatch runs small-input convolutions (batch 1 here) on its
+# native im2col kernel; oneDNN's kernel is faster for these k x k layers. The
+# aten op is not documented API: without it, convolutions go through F.conv2d.
+_ONEDNN_CONV = getattr(torch.ops.aten, "mkldnn_convolution", None)
+
+# False restores the previous eval path (batch norm folded on every call, PyTorch's
+# own convolution dispatch): only for A/B benchmarks and equality tests.
+_FAST_EVAL = True
+
+
+def _eval_conv2d(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: nn.Conv2d
+) -> torch.Tensor:
+    """Inference convolution with folded weights, on oneDNN where that is the faster kernel.
+
+    oneDNN for k x k kernels (k > 1) on float32 CPU tensors when PyTorch has
+    it enabled; PyTorch's own dispatch otherwise (the 1x1 layer is faster on
+    its native kernel).
+    """
+    if (
+        _ONEDNN_CONV is not None
+        and weight.shape[2] * weight.shape[3] > 1
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
+    ):
+        return _ONEDNN_CONV(x, weight, bias, conv.padding, conv.stride, conv.dilation, conv.groups)
+    return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+
+
 class _ConvBN(nn.Module):
     """Conv2d -> BatchNorm (Keras defaults: momentum 0.99, eps 1e-3) -> ReLU, glorot init.
 
@@ -42,16 +73,24 @@ class _ConvBN(nn.Module):
             bias = bias + self.conv.bias * scale
         return self.conv.weight * scale.reshape(-1, 1, 1, 1), bias
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        folded: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """``x`` (batch, C, n_frames, n_freq); ``mask`` (batch, n_frames), True on real frames.
 
         The mask only matters in training mode: batch-norm statistics then
-        count real frames only (:class:`MaskedBatchNorm2d`).
+        count real frames only (:class:`MaskedBatchNorm2d`). ``folded``: the
+        cached result of :meth:`folded` (eval mode without autograd only).
         """
         if self.training:
             return F.relu(self.bn(self.conv(x), mask), inplace=True)
-        weight, bias = self.folded()
         conv = self.conv
+        if folded is not None:
+            return F.relu(_eval_conv2d(x, *folded, conv), inplace=True)
+        weight, bias = self.folded()
         return F.relu(F.conv2d(x, weight, bias, conv.stride, conv.padding), inplace=True)
 
 
@@ -107,6 +146,51 @@ class LightSERNetModule(nn.Module):
         # Channels-last kernels keep every feature map channels-last, where oneDNN
         # convolutions and, above all, average pooling are several times faster on CPU.
         self.to(memory_format=torch.channels_last)
+        self._folded_cache = None  # (sources, their versions, folded weights) of _folded_weights
+
+    def _blocks(self) -> list[_ConvBN]:
+        return [self.path1, self.path2, self.path3, *self.lflb]
+
+    def _folded_weights(self) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """Folded conv + BN weights of every block for inference, cached while the parameters hold.
+
+        None (fold on the fly, autograd-aware) in training mode, with autograd
+        enabled, or with ``_FAST_EVAL`` off. The cache is checked against the
+        version counter of every parameter and buffer (an optimiser step, new
+        running statistics or an in-place ``load_state_dict`` rebuild it) and
+        dropped by ``train()``/``eval()``, device or dtype moves and
+        ``load_state_dict``. It is never pickled.
+        """
+        if self.training or torch.is_grad_enabled() or not _FAST_EVAL:
+            return None
+        cache = getattr(self, "_folded_cache", None)
+        if cache is not None:
+            sources, versions, folded = cache
+            if tuple(t._version for t in sources) == versions:
+                return folded
+        sources = [*self.parameters(), *self.buffers()]
+        with torch.no_grad():
+            folded = []
+            for block in self._blocks():
+                weight, bias = block.folded()
+                folded.append((weight.contiguous(memory_format=torch.channels_last), bias))
+        self._folded_cache = (sources, tuple(t._version for t in sources), folded)
+        return folded
+
+    def train(self, mode: bool = True) -> LightSERNetModule:
+        self._folded_cache = None
+        return super().train(mode)
+
+    def _apply(self, fn, recurse: bool = True):
+        self._folded_cache = None
+        return super()._apply(fn, recurse)
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        self._folded_cache = None
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def __getstate__(self) -> dict:
+        return {**super().__getstate__(), "_folded_cache": None}
 
     def _bn_mask(self, lengths: torch.Tensor | None, n_frames: int) -> torch.Tensor | None:
         """Real-frame mask for the training batch norms (None in eval mode or without padding)."""
@@ -115,7 +199,7 @@ class LightSERNetModule(nn.Module):
         return time_mask(lengths, n_frames)
 
     def _paths(
-        self, x: torch.Tensor, lengths: torch.Tensor | None
+        self, x: torch.Tensor, lengths: torch.Tensor | None, folded: list | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The three parallel conv -> BN -> ReLU -> 2x2 pool paths, concatenated (96 channels).
 
@@ -127,7 +211,10 @@ class LightSERNetModule(nn.Module):
         x = x.unsqueeze(1)  # (B, 1, T, F)
         paths = (self.path1, self.path2, self.path3)
         mask = self._bn_mask(lengths, x.shape[2])
-        pooled = [masked_avg_pool2d_time(p(x, mask), lengths, (2, 2)) for p in paths]
+        folded = folded or [None] * len(paths)
+        pooled = [
+            masked_avg_pool2d_time(p(x, mask, w), lengths, (2, 2)) for p, w in zip(paths, folded)
+        ]
         return torch.cat([h for h, _ in pooled], dim=1), pooled[0][1]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -144,9 +231,11 @@ class LightSERNetModule(nn.Module):
         -------
         logits : torch.Tensor of shape (batch, n_classes)
         """
-        h, lengths = self._paths(x, lengths)
-        for block, pool in zip(self.lflb, self.lflb_pools):
-            h = block(h, self._bn_mask(lengths, h.shape[2]))
+        folded = self._folded_weights()
+        h, lengths = self._paths(x, lengths, folded and folded[:3])
+        lflb_folded = folded[3:] if folded else [None] * len(self.lflb)
+        for block, pool, w in zip(self.lflb, self.lflb_pools, lflb_folded):
+            h = block(h, self._bn_mask(lengths, h.shape[2]), w)
             if pool is not None:
                 h, lengths = masked_avg_pool2d_time(h, lengths, pool)
         h = masked_mean_time(h.mean(dim=3), lengths)  # GAP: freq, then real time steps
@@ -182,7 +271,7 @@ class LightSERNet(BaseNeuralClassifier):
     schedule, schedule_kwargs, loss, focal_gamma, focal_alpha, label_smoothing,
     class_weight, classes, freq_mask_param, n_freq_masks, time_mask_param,
     n_time_masks, validation_fraction, patience, device, amp, random_state,
-    verbose, callbacks :
+    verbose, callbacks, n_threads :
         Training parameters shared by all skser networks; see ``docs/models.md``.
 
     Attributes
@@ -252,6 +341,7 @@ class LightSERNet(BaseNeuralClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        n_threads=None,
     ):
         self.dropout = dropout
         self.l2 = l2
@@ -282,6 +372,7 @@ class LightSERNet(BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.n_threads = n_threads
 
     def _build_module(self, n_features, n_frames, n_classes):
         return LightSERNetModule(n_classes, dropout=self.dropout)

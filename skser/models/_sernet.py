@@ -603,7 +603,7 @@ class SERNet(BaseNeuralClassifier):
     schedule, schedule_kwargs, loss, focal_gamma, focal_alpha, label_smoothing,
     class_weight, classes, freq_mask_param, n_freq_masks, time_mask_param,
     n_time_masks, validation_fraction, patience, device, amp, random_state,
-    verbose, callbacks :
+    verbose, callbacks, n_threads :
         Training parameters shared by all skser networks (``docs/models.md``).
         SER-Net specifics: ``schedule`` also accepts ``"warmup_cosine_steps"``
         (:class:`WarmupCosineSteps`, ``schedule_kwargs`` ``warmup_steps``,
@@ -702,6 +702,7 @@ class SERNet(BaseNeuralClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        n_threads=None,
     ):
         self.variant = variant
         self.size = size
@@ -739,6 +740,7 @@ class SERNet(BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------ base hooks
     def _augment_kwargs(self) -> dict | None:

@@ -439,7 +439,7 @@ class _FineTuning(Callback):
 _SHARED_DOC = """    lr, batch_size, max_epochs, optimizer, betas, eps, weight_decay, momentum,
     schedule, schedule_kwargs, loss, focal_gamma, focal_alpha, label_smoothing,
     class_weight, classes, validation_fraction, patience, device, amp,
-    random_state, verbose, callbacks :
+    random_state, verbose, callbacks, n_threads :
         Training parameters shared by all skser networks; see ``docs/models.md``.
         ``lr`` is the learning rate of the head (and of the backbone when
         ``backbone_lr`` is None)."""
@@ -594,6 +594,7 @@ class SpectrogramCNN(BaseNeuralClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        n_threads=None,
     ):
         self.backbone = backbone
         self.pretrained = pretrained
@@ -630,6 +631,7 @@ class SpectrogramCNN(BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.n_threads = n_threads
 
     # -- input ---------------------------------------------------------------
     def _validate_X(self, X: Any, *, reset: bool) -> tuple[np.ndarray, None]:

@@ -298,7 +298,7 @@ class TIMNet(BaseNeuralClassifier):
     schedule, schedule_kwargs, loss, focal_gamma, focal_alpha, label_smoothing,
     class_weight, classes, freq_mask_param, n_freq_masks, time_mask_param,
     n_time_masks, validation_fraction, patience, device, amp, random_state,
-    verbose, callbacks :
+    verbose, callbacks, n_threads :
         Training parameters shared by all skser networks; see ``docs/models.md``.
 
     Attributes
@@ -370,6 +370,7 @@ class TIMNet(BaseNeuralClassifier):
         random_state=None,
         verbose=0,
         callbacks=None,
+        n_threads=None,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -402,6 +403,7 @@ class TIMNet(BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.n_threads = n_threads
 
     def _build_module(self, n_features, n_frames, n_classes):
         return TIMNetModule(
