@@ -30,6 +30,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import sys
 import time
 import warnings
@@ -42,20 +43,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.base import clone  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix  # noqa: E402
-from sklearn.model_selection import KFold, StratifiedKFold  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.svm import SVC  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from tqdm.auto import tqdm
 
-from skser.features import MFCC, Functionals  # noqa: E402
-from skser.metrics import macro_f1, unweighted_average_recall, weighted_accuracy  # noqa: E402
-from skser.model_selection import LeaveOneSpeakerOut  # noqa: E402
+from skser.features import MFCC, Functionals
+from skser.metrics import macro_f1, unweighted_average_recall, weighted_accuracy
+from skser.model_selection import LeaveOneSpeakerOut
 
 VALIDATION_FRACTION = 0.1
 QUICK_SPEAKERS = 3
@@ -113,9 +114,8 @@ class Cell:
     slug: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.slug = f"{self.system.name}__{self.protocol.key}".lower()
-        for ch in " /()+,.=":
-            self.slug = self.slug.replace(ch, "_")
+        name = re.sub(r"[^a-z0-9]+", "_", self.system.name.lower()).strip("_")
+        self.slug = f"{name}__{self.protocol.key}"
 
 
 # ------------------------------------------------------------------------ protocols
@@ -276,14 +276,17 @@ def _summarise(cell: Cell, corpus: Corpus, results: list[dict], n_total: int, ou
     if any(r["history"] for r in results):
         _plot_curves(results, f"{cell.system.name} — {cell.protocol.key}", out / f"{name}_curves.png")
     epochs = results[0]["epochs"]
+    with warnings.catch_warnings():  # a few folds need not hold every class
+        warnings.simplefilter("ignore", UserWarning)
+        scores = {"UAR %": round(100 * unweighted_average_recall(y_true, y_pred), 2),
+                  "WA %": round(100 * weighted_accuracy(y_true, y_pred), 2),
+                  "macro-F1 %": round(100 * macro_f1(y_true, y_pred), 2)}
     return {
         "system": cell.system.name,
         "protocol": cell.protocol.label,
         "corpus copy": corpus.copy,
         "paper": cell.paper,
-        "UAR %": round(100 * unweighted_average_recall(y_true, y_pred), 2),
-        "WA %": round(100 * weighted_accuracy(y_true, y_pred), 2),
-        "macro-F1 %": round(100 * macro_f1(y_true, y_pred), 2),
+        **scores,
         "folds": f"{len(results)} of {n_total} ({len(idx)} test files)",
         "epochs": "—" if epochs is None else f"{epochs} (last epoch)",
         "fit s / fold": round(float(np.mean([r["fit_s"] for r in results])), 1),

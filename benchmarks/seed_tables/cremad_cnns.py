@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _harness as h  # noqa: E402
+import _harness as h
+from sklearn.pipeline import make_pipeline
 
-from skser.datasets import load_cremad  # noqa: E402
-from skser.features import MFCC, Functionals, LogMel  # noqa: E402
-from skser.models import CNN1D, CNN2D  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
+from skser.datasets import load_cremad
+from skser.features import MFCC, Functionals, LogMel
+from skser.models import CNN1D, CNN2D
 
 
 def systems() -> list[h.System]:

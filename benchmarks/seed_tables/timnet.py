@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _harness as h  # noqa: E402
+import _harness as h
 
-from skser.datasets import load_emodb, load_iemocap, load_ravdess, load_savee  # noqa: E402
-from skser.features import MFCC  # noqa: E402
-from skser.features._mfcc import TIMNET_SIGNAL_LENGTHS  # noqa: E402
-from skser.models import TIMNet  # noqa: E402
+from skser.datasets import load_emodb, load_iemocap, load_ravdess, load_savee
+from skser.features import MFCC
+from skser.features._mfcc import TIMNET_SIGNAL_LENGTHS
+from skser.models import TIMNet
 
 # corpus key: (original's name, README seed, paper v1 UAR/WA, updated 2023-08 UAR/WA) — reference §2.5
 PAPER = {
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if corpus is None:
             print(f"{corpus_key}: not available (needs --data with it, or --{corpus_key} PATH): skipped")
             continue
-        name, seed, paper = PAPER[corpus_key]
+        _, seed, paper = PAPER[corpus_key]
         protocols = [h.random_kfold(10, seed, stratified=False,
                                     label=f"paper: random KFold(10, seed {seed}), speaker-dependent"),
                      h.leave_one_speaker_out()]
