@@ -1,0 +1,1 @@
+"""Benchmark scripts that reproduce the seed reports' tables (see docs/seed-tables.md)."""
