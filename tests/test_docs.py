@@ -52,9 +52,11 @@ def test_gallery_script_runs_quick(script, tmp_path):
     data = os.environ.get("SKSER_DATA")
     if not data or not (Path(data) / "emodb-4class").is_dir():
         pytest.skip("needs $SKSER_DATA/emodb-4class (set SKSER_DATA=../shared/data)")
+    # The script runs in tmp_path: a relative $SKSER_DATA (CI's ../shared/data) must be resolved.
     proc = subprocess.run(
         [sys.executable, str(script), "--quick", "--out", str(tmp_path)],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=180,
+        cwd=tmp_path, env=_env(SKSER_DATA=str(Path(data).resolve())),
+        capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pngs = list(tmp_path.glob("*.png"))

@@ -63,12 +63,24 @@ def speakers_for(model: Any, method: str, groups: Any, *, fix: str) -> dict[str,
 
     if not get_routing_for_object(model).consumes(method, ["groups"]):
         return {}
-    if groups is None:
+    if groups is None and _needs_speakers(model):
         raise UsageError(
             "this model normalises every speaker with that speaker's own statistics, "
             f"so it needs the speaker of every file: {fix}"
         )
-    return {"groups": groups}
+    return {} if groups is None else {"groups": groups}
+
+
+def _needs_speakers(model: Any) -> bool:
+    """True when a step of ``model`` cannot work without speakers (a SpeakerNormalizer).
+
+    Other steps that ask for speakers (the neural classifiers, for their
+    validation split) take them when given and work without them.
+    """
+    from ..preprocessing import SpeakerNormalizer
+
+    parts = [model, *model.get_params(deep=True).values()]
+    return any(isinstance(p, SpeakerNormalizer) and p.missing_groups != "global" for p in parts)
 
 
 def add_train_parser(commands: Any) -> argparse.ArgumentParser:

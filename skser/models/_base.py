@@ -514,7 +514,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         """
         trial = object.__new__(type(self))
         trial.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_fitted_name(k)})
-        with intra_op_threads(getattr(self, "n_threads", None)):
+        with intra_op_threads(self.n_threads):
             trial._fit(X, y, groups)
         for name in [k for k in self.__dict__ if _is_fitted_name(k)]:
             delattr(self, name)
@@ -727,7 +727,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         if module.training:  # Module.eval() walks every submodule: skip it when already done
             module.eval()
         out = []
-        with intra_op_threads(getattr(self, "n_threads", None)), torch.inference_mode():
+        with intra_op_threads(self.n_threads), torch.inference_mode():
             for batch in self._predict_batches(x, lengths):
                 batch = {k: v.to(device) for k, v in batch.items()}
                 out.append(module(**batch).float().cpu())

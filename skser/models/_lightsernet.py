@@ -27,6 +27,11 @@ _ONEDNN_CONV = getattr(torch.ops.aten, "mkldnn_convolution", None)
 _FAST_EVAL = True
 
 
+def _tracing() -> bool:
+    """True while torch.jit or the ONNX exporter traces: they need the plain operators."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
 def _eval_conv2d(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: nn.Conv2d
 ) -> torch.Tensor:
@@ -161,7 +166,7 @@ class LightSERNetModule(nn.Module):
         dropped by ``train()``/``eval()``, device or dtype moves and
         ``load_state_dict``. It is never pickled.
         """
-        if self.training or torch.is_grad_enabled() or not _FAST_EVAL:
+        if self.training or torch.is_grad_enabled() or not _FAST_EVAL or _tracing():
             return None
         cache = getattr(self, "_folded_cache", None)
         if cache is not None:
