@@ -318,8 +318,9 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):  # raised as one error below
             try:
                 features = self._features_of_waveform(y)
-            except Exception as exc:  # librosa stops on its own non-finite intermediates
-                if "must be finite" not in str(exc):
+            except Exception as exc:  # librosa/scipy stop on non-finite intermediates
+                message = str(exc).lower()
+                if "must be finite" not in message and "infs or nans" not in message:
                     raise
                 features, overflow = None, True
         if overflow or (
