@@ -40,7 +40,6 @@ __all__ = [
     "hidden_states",
     "load_encoder",
     "normalize_waveform",
-    "resolve_device",
 ]
 
 #: Items decoded and held in memory at a time by ``transform``.
@@ -332,26 +331,6 @@ def _padding_is_invisible(encoder: LoadedEncoder) -> bool:
     return bool(torch.allclose(batched, single, atol=tol, rtol=tol))
 
 
-def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; other values checked."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(
-            f"device={device!r} was asked for but CUDA is not available on this machine; "
-            "use device='auto' or device='cpu'."
-        )
-    try:
-        torch.device(device)
-    except RuntimeError as exc:
-        raise ParameterError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
-        ) from exc
-    return device
-
-
 # ----------------------------------------------------------------------------- forward
 def normalize_waveform(encoder: LoadedEncoder, y: np.ndarray) -> np.ndarray:
     """The feature extractor's per-utterance zero-mean unit-variance step (when it has one)."""
@@ -605,6 +584,8 @@ class SpeechEncoder(BaseAudioTransformer):
         self._check_params()
 
     def _encoder(self) -> LoadedEncoder:
+        from ..models._validation import resolve_device  # torch-bound: imported on use
+
         device = resolve_device(self.device)
         encoder = load_encoder(self.model, device, bool(self.fp16) and device.startswith("cuda"))
         if encoder.sampling_rate != self.sr:
@@ -682,6 +663,8 @@ class SpeechEncoder(BaseAudioTransformer):
         return self._assemble(results)
 
     def _worker(self) -> "SpeechEncoder":
+        from ..models._validation import resolve_device  # torch-bound: imported on use
+
         worker = clone(self)
         worker.set_params(verbose=0, memory=None, batch_size=1, device=resolve_device(self.device))
         return worker
