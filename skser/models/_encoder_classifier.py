@@ -19,7 +19,12 @@ from torch.utils.data import Dataset
 from .._audio import as_audio_items, as_object_array, prepare_waveform
 from ..exceptions import AudioInputError, ParameterError
 from ..features._base import centre_fit
-from ..features._encoder import LoadedEncoder, encoder_inputs, load_encoder, normalize_waveform
+from ..features._encoder import (
+    LoadedEncoder,
+    encoder_inputs,
+    load_encoder,
+    normalize_waveform,
+)
 from ._base import BaseNeuralClassifier
 from ._masking import time_mask
 

@@ -18,7 +18,12 @@ from torch.utils.data import Dataset
 from ..exceptions import InputError, ParameterError
 from ..features._base import frame_mask
 from ._base import BaseNeuralClassifier
-from ._masking import MaskedBatchNorm1d, masked_mean_time, reverse_within_lengths, time_mask
+from ._masking import (
+    MaskedBatchNorm1d,
+    masked_mean_time,
+    reverse_within_lengths,
+    time_mask,
+)
 from ._timnet import TIMNetModule, _CausalConv1d
 
 __all__ = ["FusionNet", "FusionNetModule"]

@@ -12,7 +12,13 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
-from ._masking import MaskedBatchNorm2d, masked_avg_pool2d_time, masked_mean_time, time_mask
+from ._masking import (
+    MaskedBatchNorm2d,
+    masked_avg_pool2d_time,
+    masked_mean_time,
+    time_mask,
+)
+from ._weight_cache import CachedInferenceWeights
 
 __all__ = ["LightSERNet", "LightSERNetModule"]
 
@@ -99,7 +105,7 @@ class _ConvBN(nn.Module):
         return F.relu(F.conv2d(x, weight, bias, conv.stride, conv.padding), inplace=True)
 
 
-class LightSERNetModule(nn.Module):
+class LightSERNetModule(CachedInferenceWeights, nn.Module):
     """The Light-SERNet network (``models.py: Light_SERNet_V1``), length-aware.
 
     Three parallel convolutions ((11,1), (1,9), (3,3); 32 filters each, with
@@ -128,6 +134,8 @@ class LightSERNetModule(nn.Module):
     Parameter count (trainable + BN running statistics): 462,468 for 4 classes,
     463,431 for 7; independent of the input size.
     """
+
+    _cache_attr = "_folded_cache"
 
     lflb_channels = (64, 96, 128, 160, 320)
     lflb_pools = ((2, 2), (2, 2), (2, 1), (2, 1), None)
@@ -164,38 +172,18 @@ class LightSERNetModule(nn.Module):
         version counter of every parameter and buffer (an optimiser step, new
         running statistics or an in-place ``load_state_dict`` rebuild it) and
         dropped by ``train()``/``eval()``, device or dtype moves and
-        ``load_state_dict``. It is never pickled.
+        ``load_state_dict`` (see :class:`CachedInferenceWeights`). It is never pickled.
         """
         if self.training or torch.is_grad_enabled() or not _FAST_EVAL or _tracing():
             return None
-        cache = getattr(self, "_folded_cache", None)
-        if cache is not None:
-            sources, versions, folded = cache
-            if tuple(t._version for t in sources) == versions:
-                return folded
-        sources = [*self.parameters(), *self.buffers()]
-        with torch.no_grad():
-            folded = []
-            for block in self._blocks():
-                weight, bias = block.folded()
-                folded.append((weight.contiguous(memory_format=torch.channels_last), bias))
-        self._folded_cache = (sources, tuple(t._version for t in sources), folded)
+        return self._cached_weights(self._fold_blocks)
+
+    def _fold_blocks(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        folded = []
+        for block in self._blocks():
+            weight, bias = block.folded()
+            folded.append((weight.contiguous(memory_format=torch.channels_last), bias))
         return folded
-
-    def train(self, mode: bool = True) -> LightSERNetModule:
-        self._folded_cache = None
-        return super().train(mode)
-
-    def _apply(self, fn, recurse: bool = True):
-        self._folded_cache = None
-        return super()._apply(fn, recurse)
-
-    def _load_from_state_dict(self, *args, **kwargs) -> None:
-        self._folded_cache = None
-        super()._load_from_state_dict(*args, **kwargs)
-
-    def __getstate__(self) -> dict:
-        return {**super().__getstate__(), "_folded_cache": None}
 
     def _bn_mask(self, lengths: torch.Tensor | None, n_frames: int) -> torch.Tensor | None:
         """Real-frame mask for the training batch norms (None in eval mode or without padding)."""

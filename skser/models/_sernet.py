@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch.callbacks import Callback
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback
 from torch import nn
 
 from ..exceptions import InputError, ParameterError

@@ -12,7 +12,13 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
-from ._masking import MaskedBatchNorm1d, masked_mean_time, reverse_within_lengths, time_mask
+from ._masking import (
+    MaskedBatchNorm1d,
+    masked_mean_time,
+    reverse_within_lengths,
+    time_mask,
+)
+from ._weight_cache import CachedInferenceWeights
 
 __all__ = ["TIMNet", "TIMNetModule"]
 
@@ -97,7 +103,7 @@ class _TemporalAwareBlock(nn.Module):
         return x * torch.sigmoid(h)
 
 
-class TIMNetModule(nn.Module):
+class TIMNetModule(CachedInferenceWeights, nn.Module):
     """The TIM-Net network (``Code/TIMNET.py``), length-aware.
 
     Input 1x1 convolutions (separate for the forward and the time-reversed
@@ -133,6 +139,8 @@ class TIMNetModule(nn.Module):
     Parameter count (trainable + BN running statistics): 106,992 for 39
     features, 7 classes and 8 blocks; 132,770 for 4 classes and 10 blocks.
     """
+
+    _cache_attr = "_merged"
 
     def __init__(
         self,
@@ -226,50 +234,28 @@ class TIMNetModule(nn.Module):
     def _merged_weights(self) -> tuple:
         """Direction-stacked weights of :meth:`_forward_merged`, cached while the parameters hold.
 
-        The cache is checked against the version counter of every parameter
-        and buffer (an optimiser step, new running statistics or an in-place
-        ``load_state_dict`` rebuilds it) and dropped by ``train()``/``eval()``,
-        device or dtype moves and ``load_state_dict``. It is never pickled.
+        See :class:`CachedInferenceWeights` for when the cache is rebuilt; it
+        is never pickled.
         """
-        if self._merged is not None:
-            sources, versions, merged = self._merged
-            if tuple(t._version for t in sources) == versions:
-                return merged
-        sources = [*self.parameters(), *self.buffers()]
-        with torch.no_grad():
-            w_in = torch.stack([self.in_fwd.weight[..., 0].T, self.in_bwd.weight[..., 0].T])
-            b_in = torch.stack([self.in_fwd.bias, self.in_bwd.bias])[:, None]
-            blocks = []
-            for tab_f, tab_b in zip(self.fwd, self.bwd):
-                convs = []
-                for pair in (
-                    ((tab_f.conv1, tab_f.bn1), (tab_b.conv1, tab_b.bn1)),
-                    ((tab_f.conv2, tab_f.bn2), (tab_b.conv2, tab_b.bn2)),
-                ):
-                    (w_f, bias_f), (w_b, bias_b) = (_folded(conv, bn) for conv, bn in pair)
-                    # (2, k * C_in, C_out): rows tap-major, as _causal_columns lays them out
-                    weight = torch.stack([w_f.flatten(1).T, w_b.flatten(1).T]).contiguous()
-                    bias = torch.stack([bias_f, bias_b])[:, None]
-                    convs.append((weight, bias, pair[0][0].dilation[0]))
-                blocks.append(convs)
-        merged = (w_in.contiguous(), b_in, blocks)
-        self._merged = (sources, tuple(t._version for t in sources), merged)
-        return merged
+        return self._cached_weights(self._stack_directions)
 
-    def train(self, mode: bool = True) -> TIMNetModule:
-        self._merged = None
-        return super().train(mode)
-
-    def _apply(self, fn, recurse: bool = True):
-        self._merged = None
-        return super()._apply(fn, recurse)
-
-    def _load_from_state_dict(self, *args, **kwargs) -> None:
-        self._merged = None
-        super()._load_from_state_dict(*args, **kwargs)
-
-    def __getstate__(self) -> dict:
-        return {**super().__getstate__(), "_merged": None}
+    def _stack_directions(self) -> tuple:
+        w_in = torch.stack([self.in_fwd.weight[..., 0].T, self.in_bwd.weight[..., 0].T])
+        b_in = torch.stack([self.in_fwd.bias, self.in_bwd.bias])[:, None]
+        blocks = []
+        for tab_f, tab_b in zip(self.fwd, self.bwd):
+            convs = []
+            for pair in (
+                ((tab_f.conv1, tab_f.bn1), (tab_b.conv1, tab_b.bn1)),
+                ((tab_f.conv2, tab_f.bn2), (tab_b.conv2, tab_b.bn2)),
+            ):
+                (w_f, bias_f), (w_b, bias_b) = (_folded(conv, bn) for conv, bn in pair)
+                # (2, k * C_in, C_out): rows tap-major, as _causal_columns lays them out
+                weight = torch.stack([w_f.flatten(1).T, w_b.flatten(1).T]).contiguous()
+                bias = torch.stack([bias_f, bias_b])[:, None]
+                convs.append((weight, bias, pair[0][0].dilation[0]))
+            blocks.append(convs)
+        return w_in.contiguous(), b_in, blocks
 
 
 class TIMNet(BaseNeuralClassifier):
