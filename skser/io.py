@@ -518,9 +518,9 @@ def load(path: str | os.PathLike, *, trusted: list[str] | None = None) -> Any:
     reset = _reset_memory(estimator)
     if reset:
         warnings.warn(
-            f"{path}: caching turned off for {reset} (set to None). A cache folder holds "
-            "pickles, which can run code when read; set memory again with set_params "
-            "only for a folder you trust.",
+            f"{path}: caching turned off for {reset} (set to None). A cache folder is a "
+            "path of the saving machine, and a joblib one holds pickles, which can run "
+            "code when read; set memory again with set_params only for a folder you trust.",
             UserWarning,
             stacklevel=2,
         )
