@@ -75,6 +75,10 @@ _IMBLEARN_MODULES = (
 #: scipy sparse matrices and ufuncs).
 _DATA_TYPES = (
     "builtins.frozenset",
+    # memory=FeatureCache(folder): a folder path (load sets memory to None anyway).
+    "skser._cache.FeatureCache",
+    "pathlib.PosixPath",
+    "pathlib.WindowsPath",
     # GridSearchCV(scoring=None).scorer_: calls the estimator's own score method.
     "sklearn.metrics._scorer._PassthroughScorer",
 )

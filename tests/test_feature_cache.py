@@ -289,3 +289,19 @@ def test_extract_to_disk_on_a_dask_local_cluster(tmp_path):
     assert feats.n_computed == 8 and again.n_computed == 0
     assert len(FeatureCache(folder)) == 8
     assert_array_equal(feats.to_array(), MFCC(n_mfcc=13).fit_transform(paths))
+
+
+@pytest.mark.parametrize("spelling", [FeatureCache, Path, str])
+def test_a_model_with_a_feature_cache_saves_and_loads_without_it(tmp_path, spelling):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+
+    from skser.io import load, save
+
+    ys, labels = [_noise(4000, i) for i in range(6)], ["a", "b"] * 3
+    model = make_pipeline(MFCC(memory=spelling(tmp_path / "c")), Functionals(), SVC())
+    model.fit(ys, labels)
+    with pytest.warns(UserWarning, match="caching turned off"):
+        loaded = load(save(model, tmp_path / "m.skser"))
+    assert loaded[0].memory is None and model[0].memory is not None
+    assert_array_equal(loaded.predict(ys), model.predict(ys))
