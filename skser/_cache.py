@@ -156,9 +156,12 @@ class FeatureCache:
         ``result`` is an array, a number, or a tuple of them.
         """
         path = self.entry_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = _pack(result)
-        fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_SUFFIX, dir=path.parent)
+        try:
+            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_SUFFIX, dir=path.parent)
+        except FileNotFoundError:  # first entry of its sub-folder
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_SUFFIX, dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, allow_pickle=False, **arrays)
