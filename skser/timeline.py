@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._audio import _RESAMPLE_QUALITY, _check_readable, _check_samples, _is_lfs_pointer
 from .exceptions import AudioDecodeError, ModelFileError, ParameterError
 
-__all__ = ["predict_timeline", "plot_timeline", "TorchScriptVAD"]
+__all__ = ["TorchScriptVAD", "plot_timeline", "predict_timeline"]
 
 _VAD_METHODS = (None, "energy")
 _RESERVED_COLUMNS = ("start", "end", "speech", "rms_db", "label")

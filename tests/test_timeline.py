@@ -270,7 +270,7 @@ def test_callable_vad_answers_bool_or_segments(tone_pipeline, scene):
                                   vad=lambda y, sample_rate: True)
     assert everything.attrs["skipped"] == 0
     # Half a second of speech in a 2 s window (25%), overlapping segments counted once.
-    quarter = lambda y, sample_rate: [(0.0, 0.4), (0.2, 0.5), (3.0, 4.0)]  # noqa: E731
+    quarter = lambda y, sample_rate: [(0.0, 0.4), (0.2, 0.5), (3.0, 4.0)]
     skipped = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad=quarter)
     assert skipped.attrs["skipped"] == 15 and skipped["label"].isna().all()
     kept = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad=quarter,

@@ -37,7 +37,7 @@ def extract_to_disk(
     n_jobs: int | None = None,
     chunk_size: int = 32,
     verbose: bool | int = False,
-) -> "CachedFeatures":
+) -> CachedFeatures:
     """Compute the features of every row of ``X`` into an on-disk cache.
 
     Rows whose entry is already in ``directory`` (same content, same
