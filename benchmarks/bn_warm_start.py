@@ -30,8 +30,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from skser.datasets import load_emodb
 from skser.features import MFCC
-from skser.models import LightSERNet
-from skser.models import _masking
+from skser.models import LightSERNet, _masking
 
 
 def _keras_rule(self) -> float:

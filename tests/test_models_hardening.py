@@ -8,9 +8,18 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from test_models_estimators import (
+    CNN1D,
+    CNN2D,
+    LightSERNet,
+    TIMNet,
+    _data_for,
+    _frames,
+    _small,
+)
+
 from skser.models import CNN2DModule, LightSERNetModule, TIMNetModule
 from skser.models._masking import MaskedBatchNorm1d
-from test_models_estimators import CNN1D, CNN2D, LightSERNet, TIMNet, _data_for, _frames, _small
 
 ALL_MODELS = [LightSERNet, TIMNet, CNN1D, CNN2D]
 
