@@ -29,6 +29,7 @@ from sklearn.model_selection import (  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from skser.exceptions import InputError, ParameterError  # noqa: E402
 from skser.metrics import get_scorers  # noqa: E402
 from skser.model_selection import (  # noqa: E402
     EvaluationResult,
@@ -272,10 +273,28 @@ def test_evaluate_does_not_fit_the_given_estimator(data):
 
 def test_evaluate_input_errors(data):
     X, y, speakers = data
-    with pytest.raises(ValueError, match="X has 120 rows but y has 119 labels"):
+    with pytest.raises(InputError, match="X has 120 rows but y has 119 labels"):
         evaluate(model(), X, y[:-1], groups=speakers)
-    with pytest.raises(ValueError, match="one speaker per row"):
+    with pytest.raises(InputError, match="one speaker per row"):
         evaluate(model(), X, y, groups=speakers[:-1])
+
+
+class _OneLabelPerFold(ClassifierMixin, BaseEstimator):
+    """Breaks the classifier contract: one label for the whole test set."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.array(["anger"], dtype=object)
+
+
+def test_evaluate_rejects_predictions_of_the_wrong_shape(data):
+    X, y, speakers = data
+    with pytest.raises(ParameterError, match=r"_OneLabelPerFold.predict returned shape \(1,\) "
+                                             r"for 15 test rows; evaluate needs one label per row"):
+        evaluate(_OneLabelPerFold(), X, y, groups=speakers)
 
 
 class _Constant(ClassifierMixin, BaseEstimator):

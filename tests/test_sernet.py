@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from sklearn.base import clone  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV, GroupKFold  # noqa: E402
 
 from skser.exceptions import InputError, ParameterError  # noqa: E402
@@ -161,6 +162,8 @@ def test_plot_attention_returns_axes():
     fig, ax2 = plt.subplots()
     assert plot_attention(clf, X, index=0, logmel=np.zeros((40, 10)), ax=ax2) is ax2
     plt.close("all")
+    with pytest.raises(ParameterError, match="needs a fitted SERNet.*got LogisticRegression"):
+        plot_attention(LogisticRegression(), X, index=0)
 
 
 # ------------------------------------------------------------- training

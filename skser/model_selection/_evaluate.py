@@ -313,7 +313,7 @@ def _predict_fold(
     pred = np.asarray(estimator.predict(X_test, **predict_params))
     predict_time = time.perf_counter() - start
     if pred.shape != (test.shape[0],):
-        raise ValueError(
+        raise ParameterError(
             f"{type(estimator).__name__}.predict returned shape {pred.shape} for "
             f"{test.shape[0]} test rows; evaluate needs one label per row."
         )

@@ -891,7 +891,7 @@ def plot_attention(
     else:
         clf, features, row = estimator, X, index
     if not isinstance(clf, SERNet):
-        raise TypeError(
+        raise ParameterError(
             "plot_attention needs a fitted SERNet or a pipeline ending in one; "
             f"got {type(clf).__name__}."
         )
