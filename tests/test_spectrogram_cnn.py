@@ -15,7 +15,7 @@ from sklearn.model_selection import GroupKFold, RandomizedSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback
 
-from skser.exceptions import DownloadError, ParameterError
+from skser.exceptions import DownloadError, InputError, ParameterError
 from skser.features import SpectrogramImage
 from skser.features._spectrogram_image import IMAGENET_MEAN, IMAGENET_STD
 from skser.metrics import get_scorers, roc_auc_ovr_scorer
@@ -146,7 +146,7 @@ def test_normalisations(logmel):
 def test_image_bad_input(logmel):
     bad = logmel.copy()
     bad[0, 3, 2] = np.nan
-    with pytest.raises(ValueError, match="row 0, frame 3"):
+    with pytest.raises(InputError, match="row 0, frame 3"):
         SpectrogramImage().fit(bad)
     with pytest.raises(ParameterError, match="size="):
         SpectrogramImage(size=(16, 0)).fit(logmel)
@@ -155,8 +155,13 @@ def test_image_bad_input(logmel):
         image.transform(logmel[:, :, :10])
     empty = logmel.copy()
     empty[2] = np.nan
-    with pytest.raises(ValueError, match="row 2 of X has no real frame"):
+    # The frame-layout check of skser.features._base.padding_lengths, shared with the models.
+    with pytest.raises(InputError, match="row 2 has no real frame"):
         image.transform(empty)
+    gap = logmel.copy()
+    gap[1, :2] = np.nan
+    with pytest.raises(InputError, match="row 1 has NaN frames before real ones"):
+        image.transform(gap)
 
 
 _COLUMNS_ARE_FRAMES = (

@@ -44,9 +44,14 @@ __all__ = [
     "BaseFrameTransformer",
     "frame_lengths",
     "frame_mask",
+    "padding_lengths",
     "pad_frames",
     "centre_fit",
 ]
+
+
+#: Values scanned at a time by :func:`padding_lengths` (1 MiB of float32).
+_BLOCK_ELEMENTS = 1 << 18
 
 
 def frame_mask(X: np.ndarray) -> np.ndarray:
@@ -83,6 +88,58 @@ def frame_lengths(X: np.ndarray) -> np.ndarray:
     lengths : np.ndarray of shape (n_samples,), dtype int64
     """
     return frame_mask(X).sum(axis=1).astype(np.int64)
+
+
+def padding_lengths(X: np.ndarray) -> np.ndarray | None:
+    """Frame lengths of NaN-padded ``X``, or None when ``X`` holds no NaN at all.
+
+    Raises for infinity and for NaN that is not end-of-utterance padding
+    (padding frames are entirely NaN, after the last real frame), naming the
+    first offending row. ``X`` is scanned in blocks of rows, so the boolean
+    temporaries are at most ``_BLOCK_ELEMENTS`` values whatever its size.
+
+    Parameters
+    ----------
+    X : np.ndarray of shape (n_samples, n_frames, n_features)
+
+    Returns
+    -------
+    lengths : np.ndarray of shape (n_samples,), int64, or None
+    """
+    n_samples, n_frames, n_features = X.shape
+    lengths = np.full(n_samples, n_frames, dtype=np.int64)
+    step = max(1, _BLOCK_ELEMENTS // max(1, n_frames * n_features))
+    padded = False
+    for start in range(0, n_samples, step):
+        block = X[start : start + step]
+        finite = np.isfinite(block)
+        if finite.all():
+            continue
+        padded = True
+        if np.isinf(block).any():
+            row = start + int(np.argwhere(np.isinf(block))[0, 0])
+            raise InputError(f"Input X contains infinity (row {row}); features must be finite.")
+        real = frame_mask(block)  # the project-wide padding convention
+        partial = real & ~finite.all(axis=2)
+        if partial.any():
+            row, frame = (int(v) for v in np.argwhere(partial)[0])
+            raise InputError(
+                f"Input X contains NaN in row {start + row}, frame {frame}, which is not a "
+                "padding frame (padding frames are entirely NaN, at the end of an utterance). "
+                "Impute or drop the NaN values before this estimator."
+            )
+        block_lengths = real.sum(axis=1)
+        contiguous = np.arange(n_frames)[None, :] < block_lengths[:, None]
+        bad = np.flatnonzero((contiguous != real).any(axis=1) | (block_lengths == 0))
+        if bad.size:
+            row = int(bad[0])
+            what = "has no real frame" if block_lengths[row] == 0 else "has NaN frames before real ones"
+            raise InputError(
+                f"Input X contains NaN: row {start + row} {what}. NaN marks padding only at the "
+                "end of an utterance (the skser frame-level layout); impute other NaN values."
+            )
+        lengths[start : start + step] = block_lengths
+    return lengths if padded else None
 
 
 def pad_frames(frames: list[np.ndarray]) -> np.ndarray:

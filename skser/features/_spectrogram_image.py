@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..exceptions import InputError
-from ._base import frame_mask
+from ._base import padding_lengths
 from ._logmel import add_deltas
 
 __all__ = ["SpectrogramImage", "IMAGENET_MEAN", "IMAGENET_STD"]
@@ -196,24 +196,9 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                 f"n_features) (e.g. LogMel output); got {X.ndim}-D input of shape {X.shape}. "
                 "Reshape your data: X[:, :, np.newaxis] for one feature per frame."
             )
-        real = frame_mask(X)
-        lengths = real.sum(axis=1)
-        if np.isnan(X[real]).any():
-            row, frame = (int(v) for v in np.argwhere(np.isnan(X).any(axis=2) & real)[0])
-            raise InputError(
-                f"SpectrogramImage: X has NaN in row {row}, frame {frame}, which is not a padding "
-                "frame (padding frames are entirely NaN, at the end of an utterance). Impute "
-                "or drop those values first."
-            )
-        contiguous = np.arange(X.shape[1])[None, :] < lengths[:, None]
-        bad = np.flatnonzero((contiguous != real).any(axis=1) | (lengths == 0))
-        if bad.size:
-            row = int(bad[0])
-            what = "has no real frame" if lengths[row] == 0 else "has NaN frames before real ones"
-            raise InputError(
-                f"SpectrogramImage: row {row} of X {what}; NaN may only pad the end of an "
-                "utterance and every utterance needs at least one frame."
-            )
+        lengths = padding_lengths(X)
+        if lengths is None:  # no padding at all
+            lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
         return X, lengths
 
     # -- sklearn API ---------------------------------------------------------
