@@ -143,6 +143,19 @@ def test_normalisations(logmel):
     assert not np.allclose(deltas[:, 1], deltas[:, 0])
 
 
+def test_centre_fit_signals_and_frames():
+    """The one centre crop/pad of skser.features._base, for waveforms and for image frames."""
+    from skser.features._base import centre_fit
+
+    np.testing.assert_array_equal(centre_fit(np.arange(1.0, 4.0), 6), [0, 1, 2, 3, 0, 0])
+    np.testing.assert_array_equal(centre_fit(np.arange(7.0), 4), [1, 2, 3, 4])
+    frames = np.arange(6, dtype=np.float32).reshape(3, 2)
+    padded = centre_fit(frames, 6, fill=-1.0)
+    assert padded.dtype == np.float32 and padded.shape == (6, 2)
+    np.testing.assert_array_equal(padded[:, 0], [-1, 0, 2, 4, -1, -1])
+    np.testing.assert_array_equal(centre_fit(frames, 1), frames[1:2])
+
+
 def test_image_bad_input(logmel):
     bad = logmel.copy()
     bad[0, 3, 2] = np.nan

@@ -163,21 +163,25 @@ def pad_frames(frames: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def centre_fit(y: np.ndarray, length: int) -> np.ndarray:
-    """Centre-crop or centre-zero-pad a 1-D signal to exactly ``length`` samples.
+def centre_fit(y: np.ndarray, length: int, fill: float = 0.0) -> np.ndarray:
+    """Centre-crop or centre-pad ``y`` along its first axis to exactly ``length``.
 
     Cropping drops ``floor(excess / 2)`` samples at the start and the rest at
-    the end; padding puts ``floor(missing / 2)`` zeros before and the rest after
-    (the Light-SERNet and TIM-Net convention).
+    the end; padding puts ``floor(missing / 2)`` values ``fill`` before and the
+    rest after (the Light-SERNet and TIM-Net convention).
 
     Parameters
     ----------
-    y : np.ndarray of shape (n,)
+    y : np.ndarray of shape (n, ...)
+        A 1-D signal, or frames ``(n_frames, n_features)``.
     length : int
+    fill : float, default=0.0
+        Value of the padding.
 
     Returns
     -------
-    y_fixed : np.ndarray of shape (length,)
+    y_fixed : np.ndarray of shape (length, ...)
+        A view of ``y`` when cropped or already ``length`` long.
     """
     n = y.shape[0]
     if n > length:
@@ -185,7 +189,8 @@ def centre_fit(y: np.ndarray, length: int) -> np.ndarray:
         return y[start : start + length]
     if n < length:
         before = (length - n) // 2
-        return np.pad(y, (before, length - n - before))
+        pad = [(before, length - n - before)] + [(0, 0)] * (y.ndim - 1)
+        return np.pad(y, pad, constant_values=fill)
     return y
 
 

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..exceptions import InputError
-from ._base import padding_lengths
+from ._base import centre_fit, padding_lengths
 from ._logmel import add_deltas
 
 __all__ = ["SpectrogramImage", "IMAGENET_MEAN", "IMAGENET_STD"]
@@ -48,20 +48,6 @@ def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     weights /= weights.sum(axis=1, keepdims=True)
     weights.setflags(write=False)
     return weights
-
-
-def _centre_fit_frames(frames: np.ndarray, width: int, fill: float) -> np.ndarray:
-    """Centre-crop or centre-pad (with ``fill``) frames (T, F) to exactly ``width`` frames."""
-    n = frames.shape[0]
-    if n > width:
-        start = (n - width) // 2
-        return frames[start : start + width]
-    if n < width:
-        before = (width - n) // 2
-        out = np.full((width, frames.shape[1]), fill, dtype=frames.dtype)
-        out[before : before + n] = frames
-        return out
-    return frames
 
 
 class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -263,7 +249,7 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                 time = _resize_matrix(plane.shape[1], width)
                 out.append(freq @ plane @ time.T)
             else:
-                fitted = _centre_fit_frames(plane.T, width, float(plane.min())).T
+                fitted = centre_fit(plane.T, width, fill=float(plane.min())).T
                 out.append(freq @ fitted)
         image = np.stack(out)
         if self.channels == "repeat":
