@@ -102,7 +102,7 @@ class WarmupCosineSteps(Callback):
         self.total_steps_ = per_epoch * net.max_epochs
         w = self.warmup_steps
         fraction = isinstance(w, float) and w < 1
-        self.warmup_ = max(int(round(w * self.total_steps_)) if fraction else int(w), 0)
+        self.warmup_ = max(round(w * self.total_steps_) if fraction else int(w), 0)
         self.step_ = 0
 
     def factor(self, step: int, lr: float) -> float:
