@@ -291,3 +291,17 @@ def test_predict_refuses_a_model_file_that_cannot_predict(tmp_path, labelled_fol
     path = save(MFCC(), tmp_path / "features-only.skser")
     assert main(["predict", str(path), str(labelled_folder / "anger"), "-q"]) == 5
     assert "does not predict labels" in capsys.readouterr().err
+
+
+def test_svm_needs_five_files_per_emotion_for_its_calibration(tmp_path, capsys):
+    for label, f0 in _F0.items():
+        for n in range(5 if label == "neutral" else 3):
+            path = tmp_path / label / f"spk{n}_{n}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, make_tone(f0 * (1 + 0.01 * n), 0.3, 16000), 16000)
+    for command in (["train", "-o", str(tmp_path / "m.skser")], ["evaluate", "--protocol", "random"]):
+        assert main([command[0], str(tmp_path), "--model", "svm", *command[1:], "-q"]) == 1
+        err = capsys.readouterr().err
+        assert "every emotion needs at least 5 of them; 'anger' has 3" in err
+        assert "--model default" in err
+    assert not (tmp_path / "m.skser").exists()
