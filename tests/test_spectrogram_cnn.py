@@ -19,7 +19,7 @@ from skser.exceptions import DownloadError, InputError, ParameterError
 from skser.features import SpectrogramImage
 from skser.features._spectrogram_image import IMAGENET_MEAN, IMAGENET_STD
 from skser.metrics import get_scorers, roc_auc_ovr_scorer
-from skser.models import SpectrogramCNN
+from skser.models import CNN2D, SpectrogramCNN
 from skser.models._spectrogram_cnn import (
     BACKBONES,
     _FineTuning,
@@ -154,6 +154,17 @@ def test_centre_fit_signals_and_frames():
     assert padded.dtype == np.float32 and padded.shape == (6, 2)
     np.testing.assert_array_equal(padded[:, 0], [-1, 0, 2, 4, -1, -1])
     np.testing.assert_array_equal(centre_fit(frames, 1), frames[1:2])
+
+
+@pytest.mark.parametrize("estimator", [SpectrogramImage(), CNN2D(max_epochs=1)],
+                         ids=["SpectrogramImage", "CNN2D"])
+def test_frame_layout_errors_are_the_shared_ones(estimator):
+    """skser.features._base.check_frame_array: one layout check for transformers and models."""
+    name = type(estimator).__name__
+    with pytest.raises(InputError, match=rf"{name} expects frame-level features .*got 4-D"):
+        estimator.fit(np.zeros((2, 3, 4, 5), dtype=np.float32), [0, 1])
+    with pytest.raises(InputError, match=rf"{name}: X of shape \(2, 0, 4\) has no frames"):
+        estimator.fit(np.zeros((2, 0, 4)), [0, 1])
 
 
 def test_image_bad_input(logmel):

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import _num_samples
+from sklearn.utils.validation import _num_samples, check_array
 from threadpoolctl import ThreadpoolController
 
 from .._audio import as_audio_items, check_array_layout, prepare_waveform
@@ -44,6 +44,7 @@ __all__ = [
     "BaseFrameTransformer",
     "frame_lengths",
     "frame_mask",
+    "check_frame_array",
     "padding_lengths",
     "pad_frames",
     "centre_fit",
@@ -88,6 +89,55 @@ def frame_lengths(X: np.ndarray) -> np.ndarray:
     lengths : np.ndarray of shape (n_samples,), dtype int64
     """
     return frame_mask(X).sum(axis=1).astype(np.int64)
+
+
+def check_frame_array(X: Any, estimator_name: str, dtype: Any = np.float32) -> np.ndarray:
+    """Frame-level input as a 3-D array, checked by scikit-learn and for its layout.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_frames, n_features) or (n_samples, n_frames)
+        NaN-padded frame-level features; 2-D input is one feature per frame.
+    estimator_name : str
+        Named in the error message.
+    dtype : dtype or list of dtypes, default=np.float32
+        As in :func:`sklearn.utils.check_array` (a list keeps any of its dtypes).
+
+    Returns
+    -------
+    X : np.ndarray of shape (n_samples, n_frames, n_features)
+
+    Raises
+    ------
+    InputError
+        For input that is not 2-D or 3-D, or has no frames or no features
+        (and scikit-learn's ``ValueError`` for no rows, infinity, complex or
+        non-numeric values).
+    """
+    X = check_array(
+        X,
+        dtype=dtype,
+        ensure_2d=False,
+        allow_nd=True,
+        ensure_all_finite="allow-nan",
+        ensure_min_samples=1,
+        ensure_min_features=1,
+        input_name="X",
+    )
+    if X.ndim not in (2, 3):
+        raise InputError(
+            f"{estimator_name} expects frame-level features of shape (n_samples, n_frames, "
+            "n_features), or (n_samples, n_frames) for one feature per frame; got "
+            f"{X.ndim}-D input of shape {X.shape}. Reshape your data: pad ragged "
+            "(n_frames_i, n_features) arrays with skser.features.pad_frames; x.reshape(1, -1) "
+            "for one track."
+        )
+    if X.ndim == 2:
+        X = X[:, :, np.newaxis]
+    if X.shape[1] < 1 or X.shape[2] < 1:
+        what = "frames" if X.shape[1] < 1 else "features per frame"
+        raise InputError(f"{estimator_name}: X of shape {X.shape} has no {what}.")
+    return X
 
 
 def padding_lengths(X: np.ndarray) -> np.ndarray | None:

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import InputError
-from ._base import centre_fit, padding_lengths
+from ._base import centre_fit, check_frame_array, padding_lengths
 from ._logmel import add_deltas
 
 __all__ = ["SpectrogramImage", "IMAGENET_MEAN", "IMAGENET_STD"]
@@ -165,23 +165,7 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     @staticmethod
     def _check_X(X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Checked float32 3-D input and the real frame count of each utterance."""
-        X = check_array(
-            X,
-            dtype=np.float32,
-            ensure_2d=False,
-            allow_nd=True,
-            ensure_all_finite="allow-nan",
-            ensure_min_features=1,
-            input_name="X",
-        )
-        if X.ndim == 2:
-            X = X[:, :, np.newaxis]
-        if X.ndim != 3:
-            raise InputError(
-                "SpectrogramImage expects frame-level features of shape (n_samples, n_frames, "
-                f"n_features) (e.g. LogMel output); got {X.ndim}-D input of shape {X.shape}. "
-                "Reshape your data: X[:, :, np.newaxis] for one feature per frame."
-            )
+        X = check_frame_array(X, "SpectrogramImage")
         lengths = padding_lengths(X)
         if lengths is None:  # no padding at all
             lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_array
 
-from ..exceptions import InputError, ParameterError
-from ..features._base import padding_lengths
+from ..exceptions import ParameterError
+from ..features._base import check_frame_array, padding_lengths
 
 __all__ = ["check_frames", "missing_label_rows", "padding_lengths", "resolve_device"]
 
@@ -43,22 +42,7 @@ def check_frames(X: Any, estimator_name: str) -> np.ndarray:
     # TIMNet forward, and a full-size isinf temporary); padding_lengths checks the values.
     if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 3 and X.size:
         return np.asarray(X)
-    X = check_array(
-        X,
-        dtype=np.float32,
-        allow_nd=True,
-        ensure_all_finite="allow-nan",
-        ensure_min_features=1,
-    )
-    if X.ndim == 2:
-        X = X[:, :, None]
-    if X.ndim != 3:
-        raise InputError(
-            f"{estimator_name} expects frame-level features of shape "
-            f"(n_samples, n_frames, n_features) (or (n_samples, n_frames) for one "
-            f"feature); got an array of shape {X.shape}."
-        )
-    return X
+    return check_frame_array(X, estimator_name)
 
 
 def missing_label_rows(y: np.ndarray) -> np.ndarray:
