@@ -81,6 +81,14 @@ _DATA_TYPES = (
     "pathlib.WindowsPath",
     # GridSearchCV(scoring=None).scorer_: calls the estimator's own score method.
     "sklearn.metrics._scorer._PassthroughScorer",
+    # The fitted parts of CalibratedClassifierCV (scikit-learn's replacement for
+    # SVC(probability=True)): a (classifier, calibrators, classes) record and the
+    # Platt sigmoid's two floats a_ and b_. skops rebuilds them by setting
+    # attributes; neither defines __setstate__/__reduce__, so loading one runs no
+    # code, and their methods only do arithmetic on those attributes. (The
+    # isotonic calibrator is the public IsotonicRegression, trusted already.)
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 )
 
 
@@ -138,8 +146,9 @@ def trusted_types() -> list[str]:
 
     These are the public estimator classes of skser (see
     :func:`skser.utils.all_estimators`), scikit-learn and imbalanced-learn,
-    scikit-learn's cross-validation splitters, ``frozenset`` and the scorer
-    that ``GridSearchCV`` uses by default. skops trusts, in addition, the
+    scikit-learn's cross-validation splitters, ``frozenset``, the scorer
+    that ``GridSearchCV`` uses by default and the fitted calibrators inside
+    ``CalibratedClassifierCV`` (sigmoid or isotonic). skops trusts, in addition, the
     builtin containers and scalars, numpy arrays, dtypes, random generators and
     ufuncs, and scipy sparse matrices and ufuncs. No other function or class is
     trusted: a file that needs one fails to load unless the caller names it in

@@ -68,7 +68,8 @@ def predict_timeline(
     ----------
     pipeline : fitted estimator with ``predict_proba`` and ``classes_``
         Takes a list of 1-D float32 waveforms at ``sr``, e.g.
-        ``make_pipeline(MFCC(), Functionals(), StandardScaler(), SVC(probability=True))``.
+        ``make_pipeline(MFCC(), Functionals(), StandardScaler(), LogisticRegression())``
+        or ``... CalibratedClassifierCV(SVC(), ensemble=False))`` for an SVM.
     path : str or os.PathLike
         Audio file in any format soundfile reads. Multi-channel audio is
         down-mixed by averaging the channels.
@@ -154,7 +155,7 @@ def predict_timeline(
         raise ParameterError(
             f"{type(pipeline).__name__} has no predict_proba, so it gives no class "
             "probabilities; end the pipeline with a probabilistic classifier (e.g. "
-            "LogisticRegression, or SVC(probability=True))."
+            "LogisticRegression, or CalibratedClassifierCV(SVC(), ensemble=False) for an SVM)."
         )
     check_is_fitted(pipeline)
     classes = np.asarray(pipeline.classes_)
