@@ -229,3 +229,16 @@ def test_accelerator_code_path_shapes_on_the_meta_device(preset):
     out = module(x)
     assert out.shape == (3, module.n_frames, module.dct_basis.shape[1])
     assert out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_row_groups_of_the_amplitude_scale_are_invisible(preset, monkeypatch):
+    import skser.features._torch_frontend as frontend
+
+    mfcc = PRESETS[preset]()
+    X = _signals(mfcc.sr, [1.2, mfcc.duration, 5.0, 0.3], seed=7)
+    module = MFCCModule.from_transformer(mfcc)
+    expected = module.transform(X)
+    monkeypatch.setattr(frontend, "_CPU_CHUNK_SAMPLES", 1000)  # one row per group and chunk
+    np.testing.assert_allclose(module.transform(X), expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(expected, mfcc.fit_transform(X), rtol=0, atol=ATOL[preset])

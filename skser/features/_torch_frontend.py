@@ -257,9 +257,12 @@ class MFCCModule(nn.Module):
         return cls(mfcc.get_params()).eval()
 
     # -- analysis -----------------------------------------------------------
-    def _amplitude_scale(self, y: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-        """Per-row scale (batch, 1) of the amplitude normalisation."""
-        mag = y.abs()
+    def _amplitude_scale(
+        self, y: torch.Tensor, lengths: torch.Tensor | None, work: dict | None = None
+    ) -> torch.Tensor:
+        """Per-row scale (batch, 1) of the amplitude normalisation (``work``: see
+        :func:`_workspace`)."""
+        mag = torch.abs(y, out=_scratch(work, "magnitude", y.shape, y.dtype, y.device))
         if self.amplitude_norm == "peak":
             return mag.amax(dim=1, keepdim=True)
         # numpy's linear percentile of each row's real samples. Zero padding
@@ -391,28 +394,34 @@ class MFCCModule(nn.Module):
         features : torch.Tensor of shape (batch, n_frames, n_features), float32
         """
         y = waveform.to(torch.float32)
-        rows = self._rows_per_chunk()
-        is_export = torch.onnx.is_in_onnx_export()
-        if y.device.type == "cpu" and y.shape[0] > rows and not is_export:
-            # Rows are independent; a few at a time keep the spectra in cache.
-            work = _workspace(y)
-            return torch.cat([
-                self._features(y[i : i + rows],
-                               None if lengths is None else lengths[i : i + rows], work)
-                for i in range(0, y.shape[0], rows)
-            ])
-        return self._features(y, lengths, None if is_export else _workspace(y))
-
-    def _features(
-        self, y: torch.Tensor, lengths: torch.Tensor | None, work: dict | None = None
-    ) -> torch.Tensor:
-        """:meth:`forward` of one chunk of float32 rows."""
         if y.shape[1] > self.target_samples:
             y = self._fit_length(y)
             lengths = None if lengths is None else lengths.clamp(max=self.target_samples)
+        is_export = torch.onnx.is_in_onnx_export()
+        work = None if is_export else _workspace(y)
         scale = None
         if self.amplitude_norm is not None:
-            scale = self._amplitude_scale(y, lengths) + _AMPLITUDE_EPS
+            # In groups of rows whose |samples| fit a bounded work buffer.
+            group = y.shape[0] if work is None else max(1, _CPU_CHUNK_SAMPLES * 2 // y.shape[1])
+            scale = torch.cat([
+                self._amplitude_scale(y[i : i + group],
+                                      None if lengths is None else lengths[i : i + group], work)
+                for i in range(0, y.shape[0], group)
+            ]) + _AMPLITUDE_EPS
+        rows = self._rows_per_chunk()
+        if y.device.type == "cpu" and y.shape[0] > rows and not is_export:
+            # Rows are independent; a few at a time keep the spectra in cache.
+            return torch.cat([
+                self._features(y[i : i + rows], None if scale is None else scale[i : i + rows],
+                               work)
+                for i in range(0, y.shape[0], rows)
+            ])
+        return self._features(y, scale, work)
+
+    def _features(
+        self, y: torch.Tensor, scale: torch.Tensor | None, work: dict | None
+    ) -> torch.Tensor:
+        """Features of cropped rows ``y`` given their amplitude ``scale`` (batch, 1)."""
         if work is not None and self.preemphasis is None and (
             not self.center or self.pad_mode == "constant"
         ):
