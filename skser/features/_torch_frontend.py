@@ -487,7 +487,9 @@ class MFCCModule(nn.Module):
             batch = np.stack([centre_fit(centre_fit(r, self.target_samples), self.n_samples)
                               for r in rows])
             x = torch.from_numpy(batch).to(device)
-            n = torch.tensor(lengths, device=device)
+            # Rows of the full analysed length need no lengths (fewer small ops).
+            n = (None if min(lengths) == self.n_samples
+                 else torch.tensor(lengths, device=device))
             out.append(self(x, n).cpu().numpy())
         if not out:
             raise ValueError("No waveforms to transform: got 0 rows.")
