@@ -34,6 +34,10 @@ Protocol
   frames of the module's chunks) against the whole path. numpy total / torch
   FFT is the speed-up torch would reach if everything but its FFT were free.
 
+``--previous FILE`` adds the forward CPU time of an older version of the
+module (e.g. ``git show <commit>:skser/features/_torch_frontend.py >
+/tmp/previous.py``), interleaved with this one, batch 32.
+
 ``--onnx`` (needs ``--data``, ``onnx`` and ``onnxruntime``) adds the exported
 graph: ``make_pipeline(MFCC.light_sernet(duration=3.0), LightSERNet())`` and
 ``make_pipeline(MFCC.timnet(duration=3.0), TIMNet())`` trained for 1 epoch on
@@ -137,6 +141,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="folder holding emodb-4class/ (e.g. $SKSER_DATA)")
     parser.add_argument("--stages", action="store_true", help="also time the FFTs alone")
+    parser.add_argument("--previous", type=Path, default=None,
+                        help="an older skser/features/_torch_frontend.py to compare with")
     parser.add_argument("--onnx", action="store_true", help="also benchmark to_onnx graphs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -187,8 +193,38 @@ def main() -> None:
 
     if args.stages:
         bench_stages(args)
+    if args.previous:
+        bench_previous(args)
     if args.onnx:
         bench_onnx(args)
+
+
+def bench_previous(args, batch: int = 32) -> None:
+    """Forward CPU ms of this MFCCModule vs an older version of the module."""
+    import importlib.util
+    import sys
+
+    name = "skser.features._torch_frontend_previous"
+    spec = importlib.util.spec_from_file_location(name, args.previous)
+    previous = importlib.util.module_from_spec(spec)
+    sys.modules[name] = previous
+    spec.loader.exec_module(previous)
+    print()
+    print(f"| preset (batch {batch}) | previous module fwd CPU ms | this module fwd CPU ms "
+          "| speed-up | max abs diff |")
+    print("|---|---|---|---|---|")
+    for preset, make in PRESETS.items():
+        mfcc = make()
+        X = (real_batch(args.data, mfcc.sr) if args.data else generated_batch(mfcc.sr))[:batch]
+        tensor = torch.from_numpy(X)
+        old = previous.MFCCModule.from_transformer(mfcc)
+        new = MFCCModule.from_transformer(mfcc)
+        with torch.no_grad():
+            med = {k: v[0] * 1e3 for k, v in interleaved(
+                {"old": lambda: old(tensor), "new": lambda: new(tensor)}, args.rounds).items()}
+            diff = float((old(tensor) - new(tensor)).abs().max())
+        print(f"| {preset} | {med['old']:.1f} | {med['new']:.1f} | {med['old'] / med['new']:.2f} "
+              f"| {diff:.1e} |")
 
 
 def bench_stages(args, batch: int = 32) -> None:
