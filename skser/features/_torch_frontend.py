@@ -33,9 +33,9 @@ __all__ = ["MFCCModule"]
 
 _TORCH_PAD_MODES = {"constant": "constant", "edge": "replicate", "reflect": "reflect"}
 
-#: Framed samples (rows x frames x n_fft) analysed at once on the CPU: the
-#: frames, their spectrum and power stay in the core's cache (measured best
-#: for both presets on the benchmark machine; one 32-row pass is 2x slower).
+#: Framed samples (rows x frames x n_fft) analysed at once on the CPU: a few
+#: MB of frames, spectrum and power per chunk (rows are independent), so that
+#: the per-thread work buffers stay small whatever the batch size.
 _CPU_CHUNK_SAMPLES = 2**20
 
 #: Consecutive mel bands multiplied as one dense block on the CPU.
@@ -111,9 +111,11 @@ def _workspace(y: torch.Tensor) -> dict | None:
 
     Fresh multi-megabyte tensors for every chunk and call cost page faults
     (glibc hands freed memory back to the system) that can take more CPU time
-    than the FFT itself, so the CPU path writes its frames, spectrum and power
-    into buffers kept per thread (a few MB, reused by every module on that
-    thread; thread-local so concurrent calls cannot share them). None, and
+    than the FFT itself, so the CPU path writes its samples, frames, spectrum
+    and power into buffers kept per thread (about 20 MB for 3 s Light-SERNet
+    clips: sized by :data:`_CPU_CHUNK_SAMPLES` or one row, whatever the batch
+    size; reused by every module on that thread; thread-local so concurrent
+    calls cannot share them). None, and
     so fresh tensors, when ``y`` needs gradients (autograd keeps them) or is
     not on the CPU.
     """
