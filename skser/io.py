@@ -75,6 +75,10 @@ _IMBLEARN_MODULES = (
 #: scipy sparse matrices and ufuncs).
 _DATA_TYPES = (
     "builtins.frozenset",
+    # memory=FeatureCache(folder): a folder path (load sets memory to None anyway).
+    "skser._cache.FeatureCache",
+    "pathlib.PosixPath",
+    "pathlib.WindowsPath",
     # GridSearchCV(scoring=None).scorer_: calls the estimator's own score method.
     "sklearn.metrics._scorer._PassthroughScorer",
 )
@@ -518,9 +522,9 @@ def load(path: str | os.PathLike, *, trusted: list[str] | None = None) -> Any:
     reset = _reset_memory(estimator)
     if reset:
         warnings.warn(
-            f"{path}: caching turned off for {reset} (set to None). A cache folder holds "
-            "pickles, which can run code when read; set memory again with set_params "
-            "only for a folder you trust.",
+            f"{path}: caching turned off for {reset} (set to None). A cache folder is a "
+            "path of the saving machine, and a joblib one holds pickles, which can run "
+            "code when read; set memory again with set_params only for a folder you trust.",
             UserWarning,
             stacklevel=2,
         )

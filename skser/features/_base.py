@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _num_samples
 from threadpoolctl import ThreadpoolController
 
 from .._audio import as_audio_items, check_array_layout, prepare_waveform
+from .._cache import MEMORY_CONSTRAINT, cache_token
 from .._parallel import map_rows
 from ..exceptions import AudioInputError, AudioInputWarning, InputError, ParameterError
 
@@ -189,16 +190,18 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         Number of joblib workers used by ``transform``.
     verbose : bool or int
         Show a progress bar during ``transform``.
-    memory : str, joblib.Memory or None
-        Cache of per-utterance results (keyed by the transformer's parameters,
-        the samples, or a file's path, size and modification time).
+    memory : str, os.PathLike, FeatureCache, joblib.Memory or None
+        On-disk cache of per-utterance results (a folder path, a
+        :class:`~skser.features.FeatureCache`, or a joblib.Memory's folder),
+        keyed by the transformer's parameters and the content of each row (a
+        file's bytes or an array's samples): renaming a file keeps its entry.
     """
 
     _parameter_constraints: dict = {
         "sr": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
-        "memory": [None, str, HasMethods(["cache"])],
+        "memory": MEMORY_CONSTRAINT,
     }
 
     # -- to implement -------------------------------------------------------
@@ -291,25 +294,41 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         # a multi-threaded BLAS spends more time synchronising than computing
         # (3-4x the CPU time on 2 cores). Parallelism comes from n_jobs instead.
         with _threadpool_controller().limit(limits=1, user_api="blas"):
+            func, token = self._row_task()
             results = map_rows(
-                self._worker()._measured_row,
+                func,
                 items,
                 n_jobs=self.n_jobs,
                 verbose=self.verbose,
                 memory=self.memory,
+                cache_token=token,
                 desc=type(self).__name__,
             )
         self._check_lengths(np.array([n for _, n in results], dtype=np.int64))
         return self._assemble([features for features, _ in results])
 
-    def _worker(self) -> "BaseAudioTransformer":
+    def _row_task(self) -> tuple[Any, str | None]:
+        """The function of ``(item, row)`` giving one row's result, and its cache token.
+
+        The function is a method of a copy without the execution settings
+        (nothing to cache or parallelise again inside a worker). Its result is
+        ``(features, n_samples)``; :meth:`_row_features` takes the features.
+        """
         if self.memory is None:
-            return self
-        # A copy without the execution settings, so that the cache key depends
-        # only on what changes the features.
+            return self._measured_row, None
         worker = clone(self)
         worker.set_params(n_jobs=None, verbose=0, memory=None)
-        return worker
+        return worker._measured_row, cache_token(worker)
+
+    @staticmethod
+    def _row_features(result: tuple[np.ndarray, int]) -> np.ndarray:
+        """Features of one row from what the row function returned."""
+        return result[0]
+
+    @staticmethod
+    def _row_samples(result: tuple[np.ndarray, int]) -> int | None:
+        """Length in samples at ``sr`` of one row, from what the row function returned."""
+        return int(result[1])
 
     def _measured_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
         """Features of one row, checked finite, and its length in samples at ``sr``."""
