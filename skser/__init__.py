@@ -61,6 +61,7 @@ _LAZY = {
     "Prosody": "skser.features",
     "SERNetFeatures": "skser.features",
     "MFCCModule": "skser.features",
+    "OpenSMILE": "skser.features",
 }
 
 
