@@ -63,6 +63,7 @@ _LAZY = {
     "MFCCModule": "skser.features",
     "FeatureCache": "skser.features",
     "extract_to_disk": "skser.features",
+    "OpenSMILE": "skser.features",
 }
 
 

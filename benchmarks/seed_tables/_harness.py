@@ -7,7 +7,9 @@ predictions, training history, fit time), so a re-run skips the folds that
 are already there. Features are extracted once per corpus and front end and
 cached in ``<out>/features/``. Every table also runs the classical floor
 (MFCC functionals + RBF SVM, the pipeline of ``benchmarks/bench_classical.py``)
-and, when the ``opensmile`` package is importable, eGeMAPS functionals + SVM.
+and, when the ``opensmile`` package is importable, eGeMAPS functionals + SVM
+(:class:`skser.features.OpenSMILE`). Front ends may return one array or, for
+models with named inputs (FusionNet), a FeatureBundle (cached as ``.npz``).
 
 Outputs, in ``<out>``: ``<table>.md`` and ``<table>.csv`` (one row per cell:
 system, protocol, corpus copy, the paper's number, skser's pooled UAR / WA /
@@ -34,7 +36,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +58,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from tqdm.auto import tqdm
 
-from skser.features import MFCC, Functionals
+from skser.features import MFCC, FeatureBundle, Functionals
 from skser.metrics import macro_f1, unweighted_average_recall, weighted_accuracy
 from skser.model_selection import LeaveOneSpeakerOut
 
@@ -158,35 +160,32 @@ def _classical_steps(n_jobs: int | None) -> tuple[Any, Any]:
         sys.path.remove(str(here))
 
 
-class _EGeMAPS:
-    """eGeMAPSv02 functionals through openSMILE (88 per file); only built when opensmile is importable."""
-
-    def fit(self, X: Any, y: Any = None) -> _EGeMAPS:
-        return self
-
-    def fit_transform(self, X: Sequence[str], y: Any = None) -> np.ndarray:
-        return self.fit(X, y).transform(X)
-
-    def transform(self, X: Sequence[str]) -> np.ndarray:
-        import opensmile
-
-        smile = opensmile.Smile(opensmile.FeatureSet.eGeMAPSv02, opensmile.FeatureLevel.Functionals)
-        return np.vstack([smile.process_file(os.fspath(p)).to_numpy() for p in X])
+EGEMAPS_FLOOR = "eGeMAPS functionals + SVM (floor)"
 
 
 def floor_systems(n_jobs: int | None) -> tuple[list[System], list[str]]:
-    """The classical floor systems, and notes on those that were skipped."""
+    """The classical floor systems, and notes on those that were skipped.
+
+    MFCC functionals + SVM always; eGeMAPSv02 functionals (88, through
+    :class:`skser.features.OpenSMILE`) + SVM when the ``opensmile`` package
+    is importable.
+    """
     front, clf = _classical_steps(n_jobs)
     systems = [System("MFCC functionals + SVM (floor)", "mfcc_functionals",
                       lambda: clone(front), lambda e, d, s: clone(clf), neural=False)]
     notes = []
     if importlib.util.find_spec("opensmile") is not None:
-        systems.append(System("eGeMAPS + SVM (floor)", "egemaps", _EGeMAPS,
+        from skser.features import OpenSMILE
+
+        systems.append(System(EGEMAPS_FLOOR, "egemaps_v02_functionals",
+                              lambda: OpenSMILE("eGeMAPSv02", "functionals", n_jobs=n_jobs),
                               lambda e, d, s: make_pipeline(StandardScaler(), SVC(class_weight="balanced")),
                               neural=False))
+        notes.append("eGeMAPS floor: the 88 eGeMAPSv02 functionals of openSMILE (`skser.features.OpenSMILE`, "
+                     "audio resampled to 16 kHz) -> StandardScaler -> SVC(class_weight=\"balanced\").")
     else:
-        notes.append("eGeMAPS + SVM skipped: the `opensmile` package is not installed "
-                     "(`pip install opensmile` adds that row).")
+        notes.append(f"{EGEMAPS_FLOOR} skipped: the `opensmile` package is not installed "
+                     "(`pip install \"skser[opensmile]\"` adds that row).")
     return systems, notes
 
 
@@ -197,16 +196,28 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _features(system: System, corpus: Corpus, out: Path, n_jobs: int | None) -> np.ndarray:
-    path = out / "features" / f"{corpus.name}__{system.feature_key}__{len(corpus.paths)}.npy"
+def _features(system: System, corpus: Corpus, out: Path, n_jobs: int | None) -> Any:
+    """The cached features: one float32 array, or a FeatureBundle when the front end gives named arrays."""
+    stem = out / "features" / f"{corpus.name}__{system.feature_key}__{len(corpus.paths)}"
+    path, named = stem.with_suffix(".npy"), stem.with_suffix(".npz")
     if path.exists():
         return np.load(path)
+    if named.exists():
+        with np.load(named) as saved:
+            return FeatureBundle({k: saved[k] for k in saved.files})
     front = system.features()
     if n_jobs is not None and "n_jobs" in getattr(front, "get_params", dict)():
         front.set_params(n_jobs=n_jobs)
     print(f"  extracting {system.feature_key} features of {len(corpus.paths)} files ...", flush=True)
-    X = np.asarray(front.fit_transform(list(corpus.paths)), dtype=np.float32)
+    X = front.fit_transform(list(corpus.paths))
     path.parent.mkdir(parents=True, exist_ok=True)
+    if hasattr(X, "keys"):  # FeatureDict's FeatureBundle (FusionNet's input)
+        X = FeatureBundle({k: np.asarray(v, dtype=np.float32) for k, v in X.items()})
+        tmp = named.with_name(named.stem + ".tmp.npz")
+        np.savez(tmp, **X.to_dict())
+        os.replace(tmp, named)
+        return X
+    X = np.asarray(X, dtype=np.float32)
     tmp = path.with_name(path.stem + ".tmp.npy")
     np.save(tmp, X)
     os.replace(tmp, path)

@@ -17,6 +17,7 @@ from ._load_audio import LoadAudio
 from ._logmel import LogMel
 from ._lowlevel import LowLevel
 from ._mfcc import MFCC
+from ._opensmile import OpenSMILE
 from ._prosody import Prosody
 from ._sernet_features import SERNetFeatures
 from ._spectrogram_image import SpectrogramImage
@@ -33,6 +34,7 @@ __all__ = [
     "LowLevel",
     "MFCC",
     "MFCCModule",
+    "OpenSMILE",
     "Prosody",
     "SERNetFeatures",
     "SpectrogramImage",
