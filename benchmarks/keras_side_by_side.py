@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use at most this many clips per corpus (spread over the corpus)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--no-train", action="store_true", help="latency figures only")
+    p.add_argument("--no-batch1", action="store_true",
+                   help="skip the one-thread batch-1 figures (e.g. for a second run with "
+                        "--threads 2)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run of about 2-3 minutes: " + ", ".join(
                        f"{k}={v}" for k, v in QUICK.items()))
@@ -266,8 +269,9 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def table_rows(models: list[str], threads: list[int], train: bool) -> list[tuple[str, str, int]]:
-    rows = [(m, f, 1) for m in models for f in ("model_b1", "e2e_b1", "front_b1")]
+def table_rows(models: list[str], threads: list[int], train: bool,
+               batch1: bool = True) -> list[tuple[str, str, int]]:
+    rows = [(m, f, 1) for m in models for f in ("model_b1", "e2e_b1", "front_b1") if batch1]
     rows += [(m, f, n) for n in threads for m in models for f in ("model_b32", "e2e_b32")]
     if train:
         rows += [(m, "epoch", n) for n in threads for m in models]
@@ -300,8 +304,8 @@ def skser_id(skser: Any) -> str:
     commit = _git(where, "rev-parse", "--short=7", "HEAD")
     if commit is None:
         return skser.__version__
-    dirty = _git(where, "status", "--porcelain", "--untracked-files=no")
-    return f"{skser.__version__} @{commit}" + (", modified" if dirty else "")
+    dirty = _git(where, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    return f"{skser.__version__} @{commit}" + (", skser/ modified" if dirty else "")
 
 
 def hardware() -> str:
@@ -539,7 +543,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     per_round: dict[str, dict[str, list[float]]] = {}
     loads: list[tuple[str, list[float]]] = []
     skser_side = SkserSide(workdir)
-    phases = sorted(set([1, *args.threads]))
+    phases = sorted(set(args.threads if args.no_batch1 else [1, *args.threads]))
     keras_meta: dict = {}
     n_train: dict[str, int] = {}
     for threads in phases:
@@ -556,7 +560,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
                 _log(f"features: {worker('features', emodb_files=emodb, ravdess_files=ravdess)}")
             figures = {m: [] for m in args.models}
             for m in args.models:
-                if threads == 1:
+                if threads == 1 and not args.no_batch1:
                     figures[m] += ["model_b1", "e2e_b1", "front_b1"]
                 if threads in args.threads:
                     figures[m] += ["model_b32", "e2e_b32"]
@@ -617,7 +621,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         "front_agreement": agreement,
         "argv": sys.argv[1:],
     }
-    return {"meta": meta, "rows": table_rows(args.models, args.threads, not args.no_train),
+    rows = table_rows(args.models, args.threads, not args.no_train, not args.no_batch1)
+    return {"meta": meta, "rows": rows,
             "per_round": per_round, "summary": summarise(per_round)}
 
 
