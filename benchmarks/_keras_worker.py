@@ -168,7 +168,7 @@ class Worker:
         return {"python": platform.python_version(), "tensorflow": self.tf.__version__,
                 "tf_keras": tf_keras.__version__, "librosa": librosa.__version__,
                 "numpy": self.np.__version__,
-                "keras_in_use": type(self.tf.keras.layers.Dense).__module__.split(".")[0],
+                "keras_in_use": self.tf.keras.layers.Dense.__module__.split(".")[0],
                 "intra_op": self.tf.config.threading.get_intra_op_parallelism_threads(),
                 "inter_op": self.tf.config.threading.get_inter_op_parallelism_threads()}
 

@@ -10,18 +10,22 @@ skser. Setting up the Keras side (outside skser's venv)::
     python3 -m venv /path/to/keras-venv
     /path/to/keras-venv/bin/pip install tensorflow-cpu==2.21.0 tf-keras==2.21.0 \\
         librosa==0.11.0 pandas matplotlib tqdm
-    git clone https://github.com/AryaAftab/LIGHT-SERNET /path/to/LIGHT-SERNET
-    git clone https://github.com/Jiaxin-Ye/TIM-Net_SER /path/to/TIM-Net_SER
+
+and git checkouts of the GitHub repositories ``AryaAftab/LIGHT-SERNET`` and
+``Jiaxin-Ye/TIM-Net_SER`` (their commits are printed with the results).
 
 Then, from skser's repository root::
 
     SKSER_DATA=/path/to/data OMP_WAIT_POLICY=PASSIVE python benchmarks/keras_side_by_side.py \\
         --keras-python /path/to/keras-venv/bin/python \\
         --lightsernet-repo /path/to/LIGHT-SERNET --timnet-repo /path/to/TIM-Net_SER \\
-        --threads 1 2 --out side_by_side.json
+        --out side_by_side.json
 
-``--quick`` (about 2-3 minutes): 48 clips per corpus, 2 rounds, one fit of 2
-epochs, one thread.
+The defaults (5 latency rounds, 2 fits of 4 epochs per side, one thread)
+took 25 minutes on a 2-core machine at load 8-12 (an estimate from its CPU
+times: 7-8 minutes on an idle one, not measured); ``--threads 1 2`` adds the two-thread batch-32
+and training figures (about as long again). ``--quick`` (1-3 minutes): 48
+clips per corpus, 2 rounds, one fit of 2 epochs, one thread.
 
 Protocol
 --------
@@ -128,18 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="checkout of Jiaxin-Ye/TIM-Net_SER")
     p.add_argument("--data", type=Path, default=os.environ.get("SKSER_DATA"),
                    help="folder with emodb-2s/ and ravdess/ (default: $SKSER_DATA)")
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2], metavar="N",
-                   help="thread counts for the batch-32 and training figures (default 1 2); "
-                        "batch-1 figures always use one thread")
+    p.add_argument("--threads", type=int, nargs="+", default=[1], metavar="N",
+                   help="thread counts for the batch-32 and training figures (default 1; "
+                        "e.g. 1 2); batch-1 figures always use one thread")
     p.add_argument("--rounds", type=int, default=5, help="interleaved latency rounds (default 5)")
-    p.add_argument("--repeats", type=int, default=30,
-                   help="calls per batch-1 figure and round (default 30)")
-    p.add_argument("--repeats32", type=int, default=6,
-                   help="calls per batch-32 figure and round (default 6)")
-    p.add_argument("--fits", type=int, default=3,
-                   help="training fits per model, side and thread count (default 3)")
-    p.add_argument("--epochs", type=int, default=6,
-                   help="epochs per fit; the first is dropped (default 6)")
+    p.add_argument("--repeats", type=int, default=20,
+                   help="calls per batch-1 figure and round (default 20)")
+    p.add_argument("--repeats32", type=int, default=4,
+                   help="calls per batch-32 figure and round (default 4)")
+    p.add_argument("--fits", type=int, default=2,
+                   help="training fits per model, side and thread count (default 2)")
+    p.add_argument("--epochs", type=int, default=4,
+                   help="epochs per fit; the first is dropped (default 4)")
     p.add_argument("--max-clips", type=int, default=None,
                    help="use at most this many clips per corpus (spread over the corpus)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
@@ -239,7 +243,8 @@ def markdown(results: dict) -> str:
         f"{meta['librosa']}, numpy {meta['numpy']}, OMP_WAIT_POLICY={meta['omp_wait_policy']}.",
         f"Keras side: Python {meta['keras'].get('python')}, tensorflow-cpu "
         f"{meta['keras'].get('tensorflow')} with tf-keras {meta['keras'].get('tf_keras')} "
-        f"(TF_USE_LEGACY_KERAS=1), librosa {meta['keras'].get('librosa')}, numpy "
+        f"(TF_USE_LEGACY_KERAS=1; tf.keras from {meta['keras'].get('keras_in_use')}), librosa "
+        f"{meta['keras'].get('librosa')}, numpy "
         f"{meta['keras'].get('numpy')}; originals {meta['lightsernet_repo']} and "
         f"{meta['timnet_repo']}.",
         f"{meta['rounds']} interleaved latency rounds (median of {meta['repeats']} calls per "
@@ -557,7 +562,13 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
             if threads == phases[0]:
                 _log(f"training tensors by the originals' preprocessing ({len(emodb)} EMO-DB, "
                      f"{len(ravdess)} RAVDESS clips)")
-                _log(f"features: {worker('features', emodb_files=emodb, ravdess_files=ravdess)}")
+                # On one thread: more threads only slow librosa/soxr down on a busy machine.
+                prep = worker if threads == 1 else KerasWorker(args, 1, workdir)
+                try:
+                    _log(f"features: {prep('features', emodb_files=emodb, ravdess_files=ravdess)}")
+                finally:
+                    if prep is not worker:
+                        prep.close()
             figures = {m: [] for m in args.models}
             for m in args.models:
                 if threads == 1 and not args.no_batch1:
