@@ -543,6 +543,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     import skser
 
     t_start = time.perf_counter()
+    date, skser_at_start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), skser_id(skser)
     write_inputs(workdir)
     emodb, ravdess = corpus_files(Path(args.data), args.max_clips)
     per_round: dict[str, dict[str, list[float]]] = {}
@@ -613,11 +614,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         agreement[m] = float(np.abs(a - b).max() / np.abs(b).max())
     load1 = [v[0] for _, v in loads]
     meta = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "date": f"{date} to {time.strftime('%H:%M UTC', time.gmtime())}",
         "wall_minutes": (time.perf_counter() - t_start) / 60,
         "hardware": hardware(),
         "load_min": min(load1), "load_max": max(load1), "loads": loads,
-        "skser": skser_id(skser),
+        "skser": skser_at_start,
         "torch": torch.__version__, "skorch": skorch.__version__,
         "librosa": librosa.__version__, "numpy": np.__version__,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
