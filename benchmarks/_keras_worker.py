@@ -84,8 +84,8 @@ class Originals:
         import dataio as ls_dataio
         import hyperparameters as ls_hp
         import loss as ls_loss
-        import models as ls_models
         import Model as tim_model
+        import models as ls_models
 
         self.ls_callbacks, self.ls_dataio, self.ls_hp = ls_callbacks, ls_dataio, ls_hp
         self.ls_loss, self.ls_models, self.tim_model = ls_loss, ls_models, tim_model
@@ -132,7 +132,7 @@ class Worker:
         options.threading.private_threadpool_size = self.threads
         return options
 
-    def ls_segments(self, waves) -> "np.ndarray":
+    def ls_segments(self, waves):
         """Their segmentation: centre trim to 3 s, p99.9 normalisation, centre zero-pad."""
         seg = self.orig.ls_segment
         n = int(LIGHTSERNET_SECONDS * self.orig.ls_hp.SAMPLE_RATE)
@@ -143,7 +143,7 @@ class Worker:
         d = self.orig.ls_dataio
         return self.tf.expand_dims(d.get_mfcc(d.get_mel_spectrogram(d.get_spectrogram(x))), -1)
 
-    def tim_features(self, waves) -> "np.ndarray":
+    def tim_features(self, waves):
         return self.np.stack([self.orig.tim_get_feature(w, mean_signal_length=TIMNET_SIGNAL_LENGTH)
                               for w in waves]).astype(self.np.float32)
 

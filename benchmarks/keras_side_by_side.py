@@ -25,7 +25,7 @@ The defaults (5 latency rounds, 2 fits of 4 epochs per side, one thread)
 took 25 minutes on a 2-core machine at load 8-12 (an estimate from its CPU
 times: 7-8 minutes on an idle one, not measured); ``--threads 1 2`` adds the two-thread batch-32
 and training figures (about as long again). ``--quick`` (1-3 minutes): 48
-clips per corpus, 2 rounds, one fit of 2 epochs, one thread.
+clips per corpus, 2 rounds, one fit of 2 epochs.
 
 Protocol
 --------
@@ -114,8 +114,7 @@ FIGURE_TEXT = {
     "e2e_b32": "batch 32, end to end",
     "epoch": "training epoch",
 }
-QUICK = {"max_clips": 48, "rounds": 2, "repeats": 5, "repeats32": 2, "fits": 1, "epochs": 2,
-         "threads": [1]}
+QUICK = {"max_clips": 48, "rounds": 2, "repeats": 5, "repeats32": 2, "fits": 1, "epochs": 2}
 
 
 # -- arguments ---------------------------------------------------------------------
@@ -237,21 +236,22 @@ def markdown(results: dict) -> str:
     meta = results["meta"]
     summary = results["summary"]
     lines = [
-        f"Measured {meta['date']} on {meta['hardware']}; load average (1 min) "
-        f"{meta['load_min']:.1f}-{meta['load_max']:.1f} over the rounds.",
-        f"skser {meta['skser']}, torch {meta['torch']}, skorch {meta['skorch']}, librosa "
-        f"{meta['librosa']}, numpy {meta['numpy']}, OMP_WAIT_POLICY={meta['omp_wait_policy']}.",
-        f"Keras side: Python {meta['keras'].get('python')}, tensorflow-cpu "
+        (f"Measured {meta['date']} on {meta['hardware']}; load average (1 min) "
+        f"{meta['load_min']:.1f}-{meta['load_max']:.1f} over the rounds."),
+        (f"skser {meta['skser']}, torch {meta['torch']}, skorch {meta['skorch']}, librosa "
+        f"{meta['librosa']}, numpy {meta['numpy']}, OMP_WAIT_POLICY={meta['omp_wait_policy']}."),
+        (f"Keras side: Python {meta['keras'].get('python')}, tensorflow-cpu "
         f"{meta['keras'].get('tensorflow')} with tf-keras {meta['keras'].get('tf_keras')} "
         f"(TF_USE_LEGACY_KERAS=1; tf.keras from {meta['keras'].get('keras_in_use')}), librosa "
         f"{meta['keras'].get('librosa')}, numpy "
         f"{meta['keras'].get('numpy')}; originals {meta['lightsernet_repo']} and "
-        f"{meta['timnet_repo']}.",
-        f"{meta['rounds']} interleaved latency rounds (median of {meta['repeats']} calls per "
+        f"{meta['timnet_repo']}."),
+        (f"{meta['rounds']} interleaved latency rounds (median of {meta['repeats']} calls per "
         f"figure and round, batch 32: {meta['repeats32']}); training: {meta['fits']} "
-        f"alternating fits of {meta['epochs']} epochs per side (median of epochs 2-"
-        f"{meta['epochs']}); {meta['n_train_text']}. Wall time (process CPU time in "
-        "brackets); skser / Keras is the median of the per-round (per-fit) ratios.",
+        f"alternating fit{'s' if meta['fits'] > 1 else ''} of {meta['epochs']} epochs per "
+        f"side (median of epochs 2-{meta['epochs']}); {meta['n_train_text']}. Wall time "
+        "(process CPU time in "
+        "brackets); skser / Keras is the median of the per-round (per-fit) ratios."),
         "",
         "| figure | Keras original | skser | skser / Keras | skser / Keras, CPU time |",
         "|---|---|---|---|---|",

@@ -30,7 +30,7 @@ def test_arguments_defaults_quick_and_errors(sbs, capsys):
     args = sbs.parse_args([*REQUIRED, "--data", "d", "--threads", "2", "1", "2"])
     assert args.threads == [1, 2] and args.rounds == 5 and args.fits == 2 and args.epochs == 4
     quick = sbs.parse_args([*REQUIRED, "--data", "d", "--quick", "--threads", "2"])
-    assert (quick.threads, quick.fits, quick.max_clips) == ([1], 1, sbs.QUICK["max_clips"])
+    assert (quick.threads, quick.fits, quick.max_clips) == ([2], 1, sbs.QUICK["max_clips"])
     for bad in (["--epochs", "1"], ["--rounds", "0"], ["--threads", "0"]):
         with pytest.raises(SystemExit):
             sbs.parse_args([*REQUIRED, "--data", "d", *bad])
