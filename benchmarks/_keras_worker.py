@@ -237,7 +237,7 @@ class Worker:
         return fns
 
     def cmd_latency(self, cmd: dict) -> dict:
-        """One round: every requested figure, median of ``repeats`` calls (batch 32: ``repeats32``)."""
+        """One round: each figure's median of ``repeats`` calls (batch 32: ``repeats32``)."""
         out: dict = {}
         for name, figures in cmd["figures"].items():
             fns = self._setup_latency(name)
@@ -266,7 +266,7 @@ class Worker:
                 wall.append(time.perf_counter() - self._t0)
                 cpu.append(time.process_time() - self._c0)
 
-        if name == "lightsernet":  # train.py: compile, LR scheduler, tf.data cache-shuffle-batch-prefetch
+        if name == "lightsernet":  # train.py: compile, LR scheduler, tf.data cache-shuffle-batch
             hp = self.orig.ls_hp
             model = self.ls_model()
             model.compile(optimizer=tf.keras.optimizers.Adam(hp.LEARNING_RATE),

@@ -601,8 +601,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
                             ans = {f"{m}/epoch": {"wall": statistics.median(ans["wall"][1:]),
                                                   "cpu": statistics.median(ans["cpu"][1:])}}
                             _record(per_round, side, threads, ans)
+                        so_far = per_round[figure_key(m, "epoch", threads)]
                         _log(f"fit {f + 1}/{args.fits} of {m} ({threads} thread(s)) done: "
-                             f"{ {k: v for k, v in per_round[figure_key(m, 'epoch', threads)].items() if v} }")
+                             f"{ {k: v for k, v in so_far.items() if v} }")
         finally:
             worker.close()
     loads.append(("end", list(os.getloadavg())))

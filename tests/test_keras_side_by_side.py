@@ -17,7 +17,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 @pytest.fixture(scope="module")
 def sbs():
-    spec = importlib.util.spec_from_file_location("keras_side_by_side", BENCH / "keras_side_by_side.py")
+    spec = importlib.util.spec_from_file_location("keras_side_by_side",
+                                                  BENCH / "keras_side_by_side.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -53,7 +54,8 @@ def test_summary_pairs_rounds_and_table_has_every_row(sbs):
     summary = sbs.summarise(per_round)
     ls = summary["lightsernet/model_b1/t1"]
     assert (ls["skser"], ls["keras"], ls["ratio"], ls["ratio_cpu"]) == (3.0, 2.0, 1.5, 2.0)
-    assert summary["timnet/epoch/t2"]["ratio"] == 0.5 and "ratio_cpu" not in summary["timnet/epoch/t2"]
+    tim = summary["timnet/epoch/t2"]
+    assert tim["ratio"] == 0.5 and "ratio_cpu" not in tim
     rows = sbs.table_rows(["lightsernet", "timnet"], [1, 2], train=True)
     assert ("lightsernet", "model_b1", 1) in rows and ("timnet", "epoch", 2) in rows
     assert len(rows) == 6 + 8 + 4
