@@ -22,8 +22,9 @@ Then, from skser's repository root::
         --out side_by_side.json
 
 The defaults (5 latency rounds, 2 fits of 4 epochs per side, one thread)
-took 25 minutes on a 2-core machine at load 8-12 (an estimate from its CPU
-times: 7-8 minutes on an idle one, not measured); ``--threads 1 2`` adds the two-thread batch-32
+took 25 minutes on a 2-core machine at load 8-12 and 12.5 minutes at load
+5-9 (an estimate from the CPU times: 7-8 minutes on an idle one, not
+measured); ``--threads 1 2`` adds the two-thread batch-32
 and training figures (about as long again). ``--quick`` (1-3 minutes): 48
 clips per corpus, 2 rounds, one fit of 2 epochs.
 
