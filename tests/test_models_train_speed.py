@@ -143,3 +143,62 @@ def test_retained_heap_does_not_change_training():
     finally:
         _heap.ENABLED = True
     np.testing.assert_array_equal(p_on, p_off)
+
+
+def _timnet_grads(module, x, lengths, y, seed):
+    torch.manual_seed(seed)  # the same dropout draws on every path
+    out = module(x, lengths)
+    loss = torch.nn.functional.cross_entropy(out, y, label_smoothing=0.1)
+    names = [n for n, _ in module.named_parameters()]
+    grads = torch.autograd.grad(loss, list(module.parameters()))
+    return out.detach(), dict(zip(names, grads))
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_timnet_channels_first_training_matches_time_major(padded, monkeypatch):
+    from skser.models import _timnet
+
+    torch.manual_seed(0)
+    module = _timnet.TIMNetModule(6, 3, n_blocks=4, dropout=0.2).train()
+    x = torch.randn(5, 40, 6)
+    lengths = torch.tensor([40, 31, 40, 12, 25]) if padded else None
+    if padded:
+        x[torch.arange(40)[None, :] >= lengths[:, None]] = 0.0
+    y = torch.tensor([0, 1, 2, 1, 0])
+    reference = _timnet.TIMNetModule(6, 3, n_blocks=4, dropout=0.2).double().train()
+    reference.load_state_dict(module.state_dict())
+
+    out_cf, grads_cf = _timnet_grads(module, x, lengths, y, seed=1)
+    stats_cf = {k: v.clone() for k, v in module.state_dict().items() if "running" in k}
+    monkeypatch.setattr(_timnet, "_CHANNELS_FIRST_TRAINING", False)
+    module.load_state_dict({**module.state_dict(), **{k: v for k, v in reference.state_dict().items() if "running" in k}})
+    out_tm, grads_tm = _timnet_grads(module, x, lengths, y, seed=1)
+    stats_tm = {k: v.clone() for k, v in module.state_dict().items() if "running" in k}
+    out_64, grads_64 = _timnet_grads(reference, x.double(), lengths, y, seed=1)
+
+    torch.testing.assert_close(out_cf, out_tm, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out_cf.double(), out_64, rtol=1e-5, atol=1e-6)
+    for k in stats_cf:  # the batch-norm running statistics move the same way
+        torch.testing.assert_close(stats_cf[k], stats_tm[k], rtol=1e-5, atol=1e-7)
+    for name, g64 in grads_64.items():
+        if name.endswith(("conv1.bias", "conv2.bias")):
+            continue  # followed by batch norm: the true gradient is 0, both paths give rounding noise
+        scale = g64.abs().max().item() + 1e-12
+        err_cf = (grads_cf[name].double() - g64).abs().max().item() / scale
+        err_tm = (grads_tm[name].double() - g64).abs().max().item() / scale
+        assert err_cf < 1e-3, (name, err_cf)
+        assert err_cf <= max(err_tm, 1e-5), (name, err_cf, err_tm)
+
+
+def test_timnet_fit_with_channels_first_training_matches_time_major(monkeypatch):
+    from skser.models import _timnet
+
+    X, y = _data()
+
+    def make():
+        return TIMNet(n_blocks=3, max_epochs=2, batch_size=8, random_state=0, device="cpu")
+
+    p_cf = _proba(make(), X, y)
+    monkeypatch.setattr(_timnet, "_CHANNELS_FIRST_TRAINING", False)
+    p_tm = _proba(make(), X, y)
+    np.testing.assert_allclose(p_cf, p_tm, rtol=0, atol=1e-5)
