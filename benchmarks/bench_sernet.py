@@ -129,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
             cpu = statistics.median(t[1] for t in times[key, b, what])
             cells.append(f"{cpu:.1f} ({wall:.1f})")
         print(f"| SERNet(variant={key[0]!r}, size={key[1]!r}) | " + " | ".join(cells) + " |")
-    print("\nReport's claims: base 2.3 M params / 9.2 MB, large 8.7 M / 34.8 MB; latency CPU (i9) "
-          "42.5 ms b1, 312.8 ms b32; GPU (RTX 3090) 8.2 ms b1, 45.1 ms b32.")
+    params, size_mb = REPORT["params"], REPORT["size_mb"]
+    print("\nReport's claims: "
+          + ", ".join(f"{s} {params[s] / 1e6:.1f} M params / {size_mb[s]} MB" for s in params)
+          + "; latency " + ", ".join(f"{k} {v} ms" for k, v in REPORT["latency_ms"].items()) + ".")
     if args.cuda and torch.cuda.is_available():
         print("\nCUDA forward (ms, median of rounds):")
         for key, clf in models.items():

@@ -61,6 +61,8 @@ _LAZY = {
     "Prosody": "skser.features",
     "SERNetFeatures": "skser.features",
     "MFCCModule": "skser.features",
+    "FeatureCache": "skser.features",
+    "extract_to_disk": "skser.features",
 }
 
 

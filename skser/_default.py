@@ -59,7 +59,7 @@ def make_default_classifier(
     ----------
     n_jobs : int or None, default=None
         Parallel workers of each feature extractor.
-    memory : str, joblib.Memory or None, default=None
+    memory : str, os.PathLike, FeatureCache, joblib.Memory or None, default=None
         Cache of the frame-level features (see :class:`skser.MFCC`).
     verbose : bool, default=False
         Progress bars of the feature extractors.

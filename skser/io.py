@@ -75,8 +75,20 @@ _IMBLEARN_MODULES = (
 #: scipy sparse matrices and ufuncs).
 _DATA_TYPES = (
     "builtins.frozenset",
+    # memory=FeatureCache(folder): a folder path (load sets memory to None anyway).
+    "skser._cache.FeatureCache",
+    "pathlib.PosixPath",
+    "pathlib.WindowsPath",
     # GridSearchCV(scoring=None).scorer_: calls the estimator's own score method.
     "sklearn.metrics._scorer._PassthroughScorer",
+    # The fitted parts of CalibratedClassifierCV (scikit-learn's replacement for
+    # SVC(probability=True)): a (classifier, calibrators, classes) record and the
+    # Platt sigmoid's two floats a_ and b_. skops rebuilds them by setting
+    # attributes; neither defines __setstate__/__reduce__, so loading one runs no
+    # code, and their methods only do arithmetic on those attributes. (The
+    # isotonic calibrator is the public IsotonicRegression, trusted already.)
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
 )
 
 
@@ -134,8 +146,9 @@ def trusted_types() -> list[str]:
 
     These are the public estimator classes of skser (see
     :func:`skser.utils.all_estimators`), scikit-learn and imbalanced-learn,
-    scikit-learn's cross-validation splitters, ``frozenset`` and the scorer
-    that ``GridSearchCV`` uses by default. skops trusts, in addition, the
+    scikit-learn's cross-validation splitters, ``frozenset``, the scorer
+    that ``GridSearchCV`` uses by default and the fitted calibrators inside
+    ``CalibratedClassifierCV`` (sigmoid or isotonic). skops trusts, in addition, the
     builtin containers and scalars, numpy arrays, dtypes, random generators and
     ufuncs, and scipy sparse matrices and ufuncs. No other function or class is
     trusted: a file that needs one fails to load unless the caller names it in
@@ -518,9 +531,9 @@ def load(path: str | os.PathLike, *, trusted: list[str] | None = None) -> Any:
     reset = _reset_memory(estimator)
     if reset:
         warnings.warn(
-            f"{path}: caching turned off for {reset} (set to None). A cache folder holds "
-            "pickles, which can run code when read; set memory again with set_params "
-            "only for a folder you trust.",
+            f"{path}: caching turned off for {reset} (set to None). A cache folder is a "
+            "path of the saving machine, and a joblib one holds pickles, which can run "
+            "code when read; set memory again with set_params only for a folder you trust.",
             UserWarning,
             stacklevel=2,
         )

@@ -254,10 +254,11 @@ def test_map_rows_raises_the_worker_error_unchanged(n_jobs):
 
 def test_map_rows_progress_bar_and_cache_in_process(tmp_path, capsys):
     items = [np.arange(3.0), np.arange(4.0)]
-    first = map_rows(_row_and_pid, items, verbose=True, desc="demo", memory=str(tmp_path))
+    first = map_rows(_row_and_pid, items, verbose=True, desc="demo", memory=str(tmp_path),
+                     cache_token="demo")
     assert "demo" in capsys.readouterr().err
-    assert any(tmp_path.rglob("output.pkl"))
-    again = map_rows(_row_and_pid, items, memory=str(tmp_path))
+    assert len(list(tmp_path.rglob("*.npz"))) == 2
+    again = map_rows(_row_and_pid, items, memory=str(tmp_path), cache_token="demo")
     assert [r[0] for r in again] == [0, 1]
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(first, again))
 

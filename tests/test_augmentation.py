@@ -9,6 +9,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
 from joblib import parallel_config
@@ -30,6 +31,7 @@ from skser.augmentation import (
     speed_perturb,
     time_shift,
 )
+from skser.exceptions import AudioInputError
 
 SR = 16000
 
@@ -286,6 +288,8 @@ def test_bad_input_raises_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="row 1"):
         aug.fit_resample([sine(200, 0.1), np.array([0.1, np.nan])], ["a", "b"])
     assert not hasattr(aug, "sample_indices_")  # nothing left half-done
+    with pytest.raises(AudioInputError, match="Sparse input is not supported"):
+        aug.fit_resample(sp.csr_matrix(np.ones((2, 100), dtype=np.float32)), ["a", "b"])
 
 
 def test_clone_set_params_pickle():

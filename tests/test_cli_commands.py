@@ -59,6 +59,26 @@ def test_train_saves_one_model_file_with_labels_and_version(svm_model):
     assert steps == ["features", "standardscaler", "classifier"]  # features included
 
 
+def test_svm_model_is_a_calibrated_svc_without_deprecation_warnings(labelled_folder, tmp_path):
+    """The svm model gets its probabilities from CalibratedClassifierCV, not SVC(probability=True)."""
+    import warnings
+
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    from skser.io import load
+
+    out = tmp_path / "svm.skser"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        assert main(["train", str(labelled_folder), "--model", "svm", "-o", str(out), "-q"]) == 0
+    clf = load(out)[-1]
+    assert isinstance(clf, CalibratedClassifierCV) and not clf.ensemble
+    assert isinstance(clf.estimator, SVC) and clf.estimator.class_weight == "balanced"
+    assert clf.estimator.probability in (False, "deprecated")  # the default, no Platt inside SVC
+
+
 def test_predict_round_trip_csv_json_table(svm_model, labelled_folder, tmp_path, capsys):
     files = [labelled_folder / "anger" / "spk0_0.wav", labelled_folder / "neutral" / "spk3_2.wav"]
     assert main(["predict", str(svm_model), *map(str, files), "--format", "csv", "-q"]) == 0
@@ -69,6 +89,11 @@ def test_predict_round_trip_csv_json_table(svm_model, labelled_folder, tmp_path,
         assert abs(float(r["anger"]) + float(r["neutral"]) - 1) < 1e-4
     assert main(["predict", str(svm_model), *map(str, files), "--format", "json", "-q"]) == 0
     data = json.loads(capsys.readouterr().out)
+    from skser.io import load
+
+    expected = load(svm_model).predict_proba([str(f) for f in files])  # what predict prints
+    for d, p in zip(data, expected):
+        assert [d["probabilities"][c] for c in ("anger", "neutral")] == pytest.approx(p, abs=1e-6)
     assert [d["label"] for d in data] == ["anger", "neutral"]
     assert set(data[0]["probabilities"]) == {"anger", "neutral"} and "error" not in data[0]
     assert data[0]["probabilities"]["anger"] > 0.5
@@ -266,3 +291,17 @@ def test_predict_refuses_a_model_file_that_cannot_predict(tmp_path, labelled_fol
     path = save(MFCC(), tmp_path / "features-only.skser")
     assert main(["predict", str(path), str(labelled_folder / "anger"), "-q"]) == 5
     assert "does not predict labels" in capsys.readouterr().err
+
+
+def test_svm_needs_five_files_per_emotion_for_its_calibration(tmp_path, capsys):
+    for label, f0 in _F0.items():
+        for n in range(5 if label == "neutral" else 3):
+            path = tmp_path / label / f"spk{n}_{n}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, make_tone(f0 * (1 + 0.01 * n), 0.3, 16000), 16000)
+    for command in (["train", "-o", str(tmp_path / "m.skser")], ["evaluate", "--protocol", "random"]):
+        assert main([command[0], str(tmp_path), "--model", "svm", *command[1:], "-q"]) == 1
+        err = capsys.readouterr().err
+        assert "every emotion needs at least 5 of them; 'anger' has 3" in err
+        assert "--model default" in err
+    assert not (tmp_path / "m.skser").exists()

@@ -34,6 +34,7 @@ from skser.datasets import (
     load_table,
     load_tess,
 )
+from skser.exceptions import InputError, ParameterError
 
 _RNG = np.random.default_rng(0)
 
@@ -123,10 +124,14 @@ def test_emodb_layout(emodb_dir):
 def test_emodb_emotions_and_mapping(emodb_dir):
     b = load_emodb(emodb_dir, emotions=["anger", "neutral"], mapping={"boredom": "neutral"})
     assert sorted(b.target) == ["anger", "neutral", "neutral"]
-    with pytest.raises(ValueError, match="not in the skser emotion vocabulary"):
+    with pytest.raises(ParameterError, match="not in the skser emotion vocabulary"):
         load_emodb(emodb_dir, mapping={"angry": "anger"})
-    with pytest.raises(ValueError, match="neither in the skser vocabulary"):
+    with pytest.raises(ParameterError, match="neither in the skser vocabulary"):
         load_emodb(emodb_dir, emotions=["joy"])
+    with pytest.raises(ParameterError, match=r"got the string 'anger'; write emotions=\['anger'\]"):
+        load_emodb(emodb_dir, emotions="anger")
+    with pytest.raises(ParameterError, match="path must be the corpus folder, got None"):
+        load_emodb(None)
     with pytest.raises(ValueError, match="no utterance has one of the emotions"):
         load_emodb(emodb_dir, emotions=["calm"])
 
@@ -496,7 +501,7 @@ def test_load_folder_by_parent_and_pattern(tmp_path):
     with pytest.warns(UnmatchedFilesWarning, match="loose.wav"):
         b = load_folder(tmp_path, label_pattern=r"_(?P<label>[a-zA-Z]+)\.wav$")
     assert len(b.frame) == 6 and b.groups is None
-    with pytest.raises(ValueError, match="label_map"):
+    with pytest.raises(LabelFileError, match=r"\['s1', 's2'\] are not spellings.*label_map"):
         load_folder(tmp_path, label_pattern=r"(s\d)_")
     with pytest.warns(UnmatchedFilesWarning):
         b = load_folder(tmp_path, label_pattern=r"(s\d)_",
@@ -531,7 +536,7 @@ def test_combine(emodb_dir, ravdess_dir):
     assert_sklearn_ready(pooled)
     with pytest.raises(ValueError, match="given twice"):
         combine(a, load_emodb(emodb_dir))
-    with pytest.raises(TypeError, match="return_X_y"):
+    with pytest.raises(InputError, match="argument 1 is not a Bunch.*return_X_y"):
         combine(a, load_ravdess(ravdess_dir, return_X_y=True))
 
 

@@ -213,6 +213,12 @@ def test_paths_and_memory_cache(tiny, tmp_path):
     layer0 = clone(cached).set_params(layer=0).fit_transform(paths)
     assert not np.allclose(layer0, plain)  # the layer is part of the key
 
+    from skser.features import extract_to_disk
+
+    feats = extract_to_disk(SpeechEncoder(path, device="cpu"), paths, tmp_path / "cache")
+    assert feats.n_computed == 0  # the entries memory= wrote: one cache
+    np.testing.assert_allclose(feats.to_array(), plain, atol=BATCH_ATOL)
+
 
 def test_wav2vec2_embedder_alias(tiny):
     assert Wav2Vec2Embedder().model == "facebook/wav2vec2-base"

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 
-from skser.exceptions import ParameterError
+from skser.exceptions import InputError, ParameterError
 from skser.features import MFCC, FeatureBundle, FeatureDict, Functionals, LogMel, frame_lengths
 
 
@@ -56,9 +56,9 @@ def test_bundle_rows_and_keys():
     assert b[(np.array([0]), Ellipsis)]["b"].shape == (1, 5, 2)
     with pytest.raises(KeyError, match="has \\['a', 'b'\\]"):
         b["c"]
-    with pytest.raises(TypeError, match="not one array"):
+    with pytest.raises(InputError, match="not one array"):
         np.asarray(b)
-    with pytest.raises(ValueError, match="same rows"):
+    with pytest.raises(InputError, match="same rows"):
         FeatureBundle({"a": np.zeros(3), "b": np.zeros(4)})
     assert pickle.loads(pickle.dumps(b)) == b
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skser.exceptions import InputError
 from skser.features import Functionals
 from skser.features._base import pad_frames
 
@@ -127,7 +129,14 @@ def test_two_d_input_is_one_track():
 
 @pytest.mark.parametrize("shape", [(10,), (2, 3, 4, 5)])
 def test_wrong_ndim_is_a_clear_error(shape):
-    with pytest.raises(ValueError, match=r"\(n_samples, n_frames, n_features\).*got \d-D"):
+    with pytest.raises(InputError, match=r"Functionals expects .*\(n_samples, n_frames, "
+                                         r"n_features\).*got \d-D .*pad_frames"):
+        Functionals().fit(np.zeros(shape))
+
+
+@pytest.mark.parametrize("shape, what", [((2, 0, 3), "frames"), ((2, 4, 0), "features per frame")])
+def test_no_frames_or_no_features_is_a_clear_error(shape, what):
+    with pytest.raises(InputError, match=re.escape(f"Functionals: X of shape {shape} has no {what}.")):
         Functionals().fit(np.zeros(shape))
 
 

@@ -29,6 +29,7 @@ from sklearn.model_selection import (  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from skser.exceptions import InputError, ParameterError  # noqa: E402
 from skser.metrics import get_scorers  # noqa: E402
 from skser.model_selection import (  # noqa: E402
     EvaluationResult,
@@ -83,10 +84,35 @@ def test_loso_tests_one_speaker_per_fold(data):
 @pytest.mark.parametrize("cv", [LeaveOneSpeakerOut(), SpeakerKFold()])
 def test_splitters_require_groups(data, cv):
     X, y, _ = data
-    with pytest.raises(ValueError, match=r"needs the speaker of every sample: pass groups="):
+    with pytest.raises(InputError, match=r"needs the speaker of every sample: pass groups="):
         cv.split(X, y)
-    with pytest.raises(ValueError, match="groups=speakers"):
+    with pytest.raises(InputError, match="groups=speakers"):
         list(cross_val_score(LogisticRegression(), X, y, cv=cv))
+
+
+def test_one_groups_check_for_splitters_evaluate_and_normalizer(data):
+    """skser._groups.check_speakers: the same rules and message wherever groups arrive."""
+    from skser.preprocessing import SpeakerNormalizer
+
+    X, y, speakers = data
+    no_speaker = speakers.copy()
+    no_speaker[[4, 7]] = [None, np.nan]
+    float_ids = np.repeat(np.arange(8.0), 15)
+    float_ids[3] = np.nan
+    for bad in (no_speaker, float_ids):
+        with pytest.raises(InputError, match=r"evaluate: groups has no speaker .* at rows \[(4, 7|3)\]"):
+            evaluate(model(), X, y, groups=bad)
+        with pytest.raises(InputError, match=r"LeaveOneSpeakerOut: groups has no speaker"):
+            LeaveOneSpeakerOut().get_n_splits(groups=bad)
+        with pytest.raises(InputError, match=r"SpeakerNormalizer.fit: groups has no speaker"):
+            SpeakerNormalizer().fit(X, groups=bad)
+    with pytest.raises(InputError, match=r"SpeakerKFold: groups must hold one speaker per row of X; "
+                                         r"got shape \(120, 1\)"):
+        SpeakerKFold().split(X, y, speakers[:, None])
+    # Integer and (NaN-free) float ids pass as they are; strings as objects.
+    assert LeaveOneSpeakerOut().get_n_splits(groups=np.repeat(np.arange(8.0), 15)) == 8
+    norm = SpeakerNormalizer().fit(X, groups=np.repeat(np.arange(8.0), 15))
+    assert norm.speakers_.tolist() == list(np.arange(8.0))
 
 
 def test_speaker_kfold_errors(data):
@@ -272,10 +298,28 @@ def test_evaluate_does_not_fit_the_given_estimator(data):
 
 def test_evaluate_input_errors(data):
     X, y, speakers = data
-    with pytest.raises(ValueError, match="X has 120 rows but y has 119 labels"):
+    with pytest.raises(InputError, match="X has 120 rows but y has 119 labels"):
         evaluate(model(), X, y[:-1], groups=speakers)
-    with pytest.raises(ValueError, match="one speaker per row"):
+    with pytest.raises(InputError, match="one speaker per row"):
         evaluate(model(), X, y, groups=speakers[:-1])
+
+
+class _OneLabelPerFold(ClassifierMixin, BaseEstimator):
+    """Breaks the classifier contract: one label for the whole test set."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.array(["anger"], dtype=object)
+
+
+def test_evaluate_rejects_predictions_of_the_wrong_shape(data):
+    X, y, speakers = data
+    with pytest.raises(ParameterError, match=r"_OneLabelPerFold.predict returned shape \(1,\) "
+                                             r"for 15 test rows; evaluate needs one label per row"):
+        evaluate(_OneLabelPerFold(), X, y, groups=speakers)
 
 
 class _Constant(ClassifierMixin, BaseEstimator):

@@ -8,8 +8,18 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from test_models_estimators import (
+    CNN1D,
+    CNN2D,
+    LightSERNet,
+    TIMNet,
+    _data_for,
+    _frames,
+    _small,
+)
+
 from skser.models import CNN2DModule, LightSERNetModule, TIMNetModule
-from test_models_estimators import CNN1D, CNN2D, LightSERNet, TIMNet, _data_for, _frames, _small
+from skser.models._masking import MaskedBatchNorm1d
 
 ALL_MODELS = [LightSERNet, TIMNet, CNN1D, CNN2D]
 
@@ -295,6 +305,38 @@ def test_masked_bn_keeps_eval_folding_and_state_dict_keys():
     assert "path1.bn.running_mean" in keys and "path1.bn.num_batches_tracked" in keys
     plain = torch.nn.BatchNorm2d(32)
     plain.load_state_dict(clf.module_.path1.bn.state_dict())  # same keys as torch BN
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+def test_bn_running_statistics_are_warm_started(masked):
+    """Update t moves the statistics by max(momentum, 1/t): the initial 0/1 never linger."""
+    torch.manual_seed(0)
+    bn = MaskedBatchNorm1d(3, momentum=0.01, eps=1e-3).train()
+    batches = [torch.randn(4, 3, 10) * 5 + 7 for _ in range(150)]
+    mask = torch.ones(4, 10, dtype=torch.bool)
+    if masked:
+        mask[1, 6:] = False
+    expected_mean = torch.zeros(3)
+    for t, x in enumerate(batches, start=1):
+        bn(x, mask if masked else None)
+        if masked:
+            m = mask[:, None, :].expand_as(x)
+            batch_mean = torch.stack([x[:, c][m[:, c]].mean() for c in range(3)])
+        else:
+            batch_mean = x.mean(dim=(0, 2))
+        expected_mean = expected_mean + max(0.01, 1.0 / t) * (batch_mean - expected_mean)
+        if t == 1:  # the first batch replaces the initial statistics entirely
+            torch.testing.assert_close(bn.running_mean, batch_mean, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(bn.running_mean, expected_mean, atol=1e-4, rtol=1e-4)
+    assert float(bn.running_mean.min()) > 6.0  # near the data's mean 7, not the initial 0
+
+
+def test_bn_momentum_none_keeps_the_cumulative_average():
+    bn = MaskedBatchNorm1d(2, momentum=None).train()
+    xs = [torch.randn(8, 2, 5) + i for i in range(5)]
+    for x in xs:
+        bn(x)
+    torch.testing.assert_close(bn.running_mean, torch.stack([x.mean(dim=(0, 2)) for x in xs]).mean(0))
 
 
 # ---------------------------------------------------------------- padding memory, read-only input

@@ -197,6 +197,24 @@ def test_whole_pipeline_with_features_round_trips_with_a_manifest(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.skser"]  # no temp file left
 
 
+@pytest.mark.parametrize("method, ensemble", [("sigmoid", False), ("sigmoid", True),
+                                              ("isotonic", False)])
+def test_calibrated_svm_round_trips_without_trusted(method, ensemble, tmp_path):
+    """CalibratedClassifierCV(SVC()): scikit-learn's replacement for SVC(probability=True)."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(["angry", "calm", "sad"], 10)
+    X = rng.standard_normal((30, 4)) + np.repeat(np.eye(3, 4) * 3, 10, axis=0)
+    model = make_pipeline(StandardScaler(), CalibratedClassifierCV(
+        SVC(class_weight="balanced"), method=method, ensemble=ensemble)).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no untrusted-type or version warning
+        loaded = load(save(model, tmp_path / "svm.skser"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
 def test_grid_search_and_its_best_estimator_round_trip(tmp_path):
     X = Functionals().fit_transform(_frames())
     groups = np.repeat([0, 1, 2], 4)
@@ -417,6 +435,9 @@ def test_trusted_types_exclude_code_and_cover_the_public_estimators():
         assert f"{cls.__module__}.{cls.__qualname__}" in names
     assert {"sklearn.svm._classes.SVC", "sklearn.pipeline.Pipeline",
             "imblearn.pipeline.Pipeline", "sklearn.model_selection._split.GroupKFold"} <= names
+    assert {"sklearn.calibration.CalibratedClassifierCV",
+            "sklearn.calibration._CalibratedClassifier",
+            "sklearn.calibration._SigmoidCalibration"} <= names
     assert not names & {"builtins.eval", "builtins.exec", "builtins.open", "os.system",
                         "posix.system", "numpy.memmap", "sklearn.tree._tree.Tree"}
 

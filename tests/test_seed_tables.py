@@ -69,8 +69,9 @@ def test_lightsernet_quick_and_resume(shared_data: Path, tmp_path: Path, capsys)
 @pytest.mark.shared_data
 def test_timnet_quick(shared_data: Path, tmp_path: Path):
     script = _script("timnet")
+    # --n-jobs 2: the two folds of each network run in two worker processes
     assert script.main(["--quick", "--device", "cpu", "--data", str(shared_data), "--out", str(tmp_path),
-                        "--corpora", "emodb", "ravdess"]) == 0
+                        "--corpora", "emodb", "ravdess", "--n-jobs", "2"]) == 0
     for corpus in ("emodb", "ravdess"):
         rows = _check_table(tmp_path, f"timnet_{corpus}", {"TIM-Net (8 TABs)", "MFCC functionals + SVM (floor)"})
         assert any("KFold(10" in r["protocol"] for r in rows)

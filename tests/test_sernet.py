@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from sklearn.base import clone  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV, GroupKFold  # noqa: E402
 
 from skser.exceptions import InputError, ParameterError  # noqa: E402
@@ -22,7 +23,8 @@ from skser.models import (  # noqa: E402
     count_parameters,
     plot_attention,
 )
-from skser.models._sernet import CODE_SIZES, REPORT_SIZES, WarmupCosineSteps  # noqa: E402
+from skser.models._schedules import WarmupCosineSteps  # noqa: E402
+from skser.models._sernet import CODE_SIZES, REPORT_SIZES  # noqa: E402
 
 N_FEATURES = 268  # 120 MFCC + deltas, 128 log-mel, 20 prosodic columns
 
@@ -161,6 +163,8 @@ def test_plot_attention_returns_axes():
     fig, ax2 = plt.subplots()
     assert plot_attention(clf, X, index=0, logmel=np.zeros((40, 10)), ax=ax2) is ax2
     plt.close("all")
+    with pytest.raises(ParameterError, match="needs a fitted SERNet.*got LogisticRegression"):
+        plot_attention(LogisticRegression(), X, index=0)
 
 
 # ------------------------------------------------------------- training
@@ -186,6 +190,9 @@ def test_scalar_focal_alpha_is_per_class():
 
 
 def test_warmup_cosine_steps():
+    from skser.models import _sernet
+
+    assert _sernet.WarmupCosineSteps is WarmupCosineSteps  # old import path (and pickles) still work
     sched = WarmupCosineSteps(warmup_steps=10, min_lr=1e-6).initialize()
     sched.total_steps_, sched.warmup_ = 110, 10
     lrs = [sched.factor(s, 1e-3) for s in range(110)]

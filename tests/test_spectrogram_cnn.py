@@ -15,11 +15,11 @@ from sklearn.model_selection import GroupKFold, RandomizedSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback
 
-from skser.exceptions import DownloadError, ParameterError
+from skser.exceptions import DownloadError, InputError, ParameterError
 from skser.features import SpectrogramImage
 from skser.features._spectrogram_image import IMAGENET_MEAN, IMAGENET_STD
 from skser.metrics import get_scorers, roc_auc_ovr_scorer
-from skser.models import SpectrogramCNN
+from skser.models import CNN2D, SpectrogramCNN
 from skser.models._spectrogram_cnn import (
     BACKBONES,
     _FineTuning,
@@ -143,10 +143,34 @@ def test_normalisations(logmel):
     assert not np.allclose(deltas[:, 1], deltas[:, 0])
 
 
+def test_centre_fit_signals_and_frames():
+    """The one centre crop/pad of skser.features._base, for waveforms and for image frames."""
+    from skser.features._base import centre_fit
+
+    np.testing.assert_array_equal(centre_fit(np.arange(1.0, 4.0), 6), [0, 1, 2, 3, 0, 0])
+    np.testing.assert_array_equal(centre_fit(np.arange(7.0), 4), [1, 2, 3, 4])
+    frames = np.arange(6, dtype=np.float32).reshape(3, 2)
+    padded = centre_fit(frames, 6, fill=-1.0)
+    assert padded.dtype == np.float32 and padded.shape == (6, 2)
+    np.testing.assert_array_equal(padded[:, 0], [-1, 0, 2, 4, -1, -1])
+    np.testing.assert_array_equal(centre_fit(frames, 1), frames[1:2])
+
+
+@pytest.mark.parametrize("estimator", [SpectrogramImage(), CNN2D(max_epochs=1)],
+                         ids=["SpectrogramImage", "CNN2D"])
+def test_frame_layout_errors_are_the_shared_ones(estimator):
+    """skser.features._base.check_frame_array: one layout check for transformers and models."""
+    name = type(estimator).__name__
+    with pytest.raises(InputError, match=rf"{name} expects frame-level features .*got 4-D"):
+        estimator.fit(np.zeros((2, 3, 4, 5), dtype=np.float32), [0, 1])
+    with pytest.raises(InputError, match=rf"{name}: X of shape \(2, 0, 4\) has no frames"):
+        estimator.fit(np.zeros((2, 0, 4)), [0, 1])
+
+
 def test_image_bad_input(logmel):
     bad = logmel.copy()
     bad[0, 3, 2] = np.nan
-    with pytest.raises(ValueError, match="row 0, frame 3"):
+    with pytest.raises(InputError, match="row 0, frame 3"):
         SpectrogramImage().fit(bad)
     with pytest.raises(ParameterError, match="size="):
         SpectrogramImage(size=(16, 0)).fit(logmel)
@@ -155,8 +179,13 @@ def test_image_bad_input(logmel):
         image.transform(logmel[:, :, :10])
     empty = logmel.copy()
     empty[2] = np.nan
-    with pytest.raises(ValueError, match="row 2 of X has no real frame"):
+    # The frame-layout check of skser.features._base.padding_lengths, shared with the models.
+    with pytest.raises(InputError, match="row 2 has no real frame"):
         image.transform(empty)
+    gap = logmel.copy()
+    gap[1, :2] = np.nan
+    with pytest.raises(InputError, match="row 1 has NaN frames before real ones"):
+        image.transform(gap)
 
 
 _COLUMNS_ARE_FRAMES = (

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import tracemalloc
+import warnings
 
 import matplotlib
 import numpy as np
@@ -181,6 +182,7 @@ def test_plot_timeline_draws_one_line_per_class(tone_pipeline, scene):
         ({"hop": 0}, "hop"),
         ({"hop": float("nan")}, "hop"),
         ({"vad": "silero"}, "vad"),
+        ({"vad_min_speech": 0.0}, "vad_min_speech"),
         ({"batch_size": 0}, "batch_size"),
         ({"sr": 0}, "sr"),
         ({"window": 1e-6}, "at least one sample"),
@@ -239,3 +241,107 @@ def test_neural_pipeline_gets_the_same_windows(tmp_path):
     assert df["end"].iloc[-1] == pytest.approx(7.5) and len(df) == 4
     slices = [y[round(s * SR) : round(s * SR) + 3 * SR] for s in df["start"]]
     np.testing.assert_allclose(df[["high", "low"]], pipe.predict_proba(slices), atol=1e-5)
+
+
+# -- callable and TorchScript VAD ----------------------------------------------------------
+def _loud(y, sample_rate):
+    """A detector that answers with a boolean mask over 10 ms frames."""
+    frames = y[: len(y) // 160 * 160].reshape(-1, 160)
+    return np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)) > 0.01
+
+
+def test_callable_vad_gets_the_pipeline_input_and_skips_what_it_rejects(tone_pipeline, scene):
+    seen = []
+
+    def detector(y, sample_rate):
+        seen.append((y.dtype, sample_rate, y.shape))
+        return _loud(y, sample_rate)
+
+    df = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad=detector)
+    assert seen and all(s == (np.float32, SR, (2 * SR,)) for s in seen)  # resampled 22.05k
+    energy = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad="energy")
+    assert df["speech"].tolist() == energy["speech"].tolist()
+    assert df.attrs["skipped"] == 3 and df.attrs["vad"] == "detector"
+    np.testing.assert_allclose(df["low"], energy["low"])
+
+
+def test_callable_vad_answers_bool_or_segments(tone_pipeline, scene):
+    everything = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0,
+                                  vad=lambda y, sample_rate: True)
+    assert everything.attrs["skipped"] == 0
+    # Half a second of speech in a 2 s window (25%), overlapping segments counted once.
+    quarter = lambda y, sample_rate: [(0.0, 0.4), (0.2, 0.5), (3.0, 4.0)]
+    skipped = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad=quarter)
+    assert skipped.attrs["skipped"] == 15 and skipped["label"].isna().all()
+    kept = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad=quarter,
+                            vad_min_speech=0.25)
+    assert kept.attrs["skipped"] == 0 and kept.attrs["vad_min_speech"] == 0.25
+    none = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad=lambda y, s: [])
+    assert none["speech"].sum() == 0
+
+
+@pytest.mark.parametrize("answer", [np.array([0.2, 0.9]), "speech", np.zeros((2, 3))])
+def test_callable_vad_with_a_wrong_answer(tone_pipeline, scene, answer):
+    with pytest.raises(ParameterError, match=r"scene.wav' at 0.000-2.000 s.*boolean mask"):
+        predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad=lambda y, s: answer)
+    with pytest.raises(ParameterError, match="vad_min_speech"):
+        predict_timeline(tone_pipeline, scene, vad=_loud, vad_min_speech=1.5)
+
+
+@pytest.fixture(scope="module")
+def scripted_vad(tmp_path_factory):
+    """A tiny TorchScript VAD with Silero's interface: loud chunks are speech."""
+    torch = pytest.importorskip("torch")
+
+    class TinyVAD(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.resets = 0
+
+        def forward(self, x: torch.Tensor, sr: int) -> torch.Tensor:
+            assert x.shape[1] == 256 and sr == 8000
+            return (x.square().mean(dim=1, keepdim=True).sqrt() > 0.01).float() * 0.9
+
+        @torch.jit.export
+        def reset_states(self) -> None:
+            self.resets += 1
+
+    path = tmp_path_factory.mktemp("vad") / "tiny_vad.pt"
+    with warnings.catch_warnings():  # torch deprecates TorchScript; Silero still ships it
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        torch.jit.save(torch.jit.script(TinyVAD()), str(path))
+    return path
+
+
+def test_torchscript_vad_from_a_local_file(tone_pipeline, scene, scripted_vad):
+    import pickle
+
+    from skser.timeline import TorchScriptVAD
+
+    vad = TorchScriptVAD(scripted_vad, sample_rate=8000, frame_length=256)
+    mask = vad(np.concatenate([np.zeros(SR, np.float32), _tone(LOW, 1.0)]), SR)
+    assert mask.dtype == bool and mask.shape == (63,)  # 2 s at 8 kHz in chunks of 256
+    assert not mask[:31].any() and mask[32:].all()  # 1 s of silence, then the tone
+    df = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad=vad)
+    energy = predict_timeline(tone_pipeline, scene, window=2.0, hop=1.0, vad="energy")
+    assert df["speech"].tolist() == energy["speech"].tolist()
+    assert vad._model.resets == 1 + len(df)  # state reset before every window
+    assert df.attrs["vad"] == repr(vad)
+    restored = pickle.loads(pickle.dumps(vad))
+    assert restored._model is None and restored(_tone(LOW, 0.5), SR).all()
+
+
+def test_torchscript_vad_errors(tmp_path):
+    pytest.importorskip("torch")
+    from skser.exceptions import ModelFileError
+    from skser.timeline import TorchScriptVAD
+
+    with pytest.raises(FileNotFoundError, match="does not download"):
+        TorchScriptVAD(tmp_path / "silero_vad.jit")(_tone(LOW, 0.1), SR)
+    (tmp_path / "not.jit").write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="not a TorchScript file"):
+        TorchScriptVAD(tmp_path / "not.jit")(_tone(LOW, 0.1), SR)
+    with pytest.raises(ParameterError, match="threshold"):
+        TorchScriptVAD(tmp_path / "x", threshold=1.0)
+    with pytest.raises(ParameterError, match="frame_length"):
+        TorchScriptVAD(tmp_path / "x", frame_length=0)

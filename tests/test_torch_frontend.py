@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skser.exceptions import ParameterError
+from skser.exceptions import AudioInputError, ParameterError
 from skser.features import MFCC, LogMel, MFCCModule
 from skser.features._torch_frontend import _delta_operator
 
@@ -119,6 +119,12 @@ def test_unsupported_transformers_raise_parameter_error():
         MFCCModule.from_transformer(LogMel(duration=1.0))
     with pytest.raises(ValueError, match="n_mfcc"):
         MFCCModule.from_transformer(MFCC(n_mfcc=200, duration=1.0))
+
+
+def test_transform_of_no_waveforms_raises_audio_input_error():
+    module = MFCCModule.from_transformer(MFCC.light_sernet(duration=0.5))
+    with pytest.raises(AudioInputError, match="got 0 rows; pass at least one waveform"):
+        module.transform([])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

@@ -46,6 +46,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -162,6 +164,9 @@ class _EGeMAPS:
     def fit(self, X: Any, y: Any = None) -> _EGeMAPS:
         return self
 
+    def fit_transform(self, X: Sequence[str], y: Any = None) -> np.ndarray:
+        return self.fit(X, y).transform(X)
+
     def transform(self, X: Sequence[str]) -> np.ndarray:
         import opensmile
 
@@ -218,7 +223,10 @@ def _history(est: Any) -> list[dict[str, float]]:
 
 
 def _run_fold(cell: Cell, X: np.ndarray, corpus: Corpus, train: np.ndarray, test: np.ndarray,
-              args: argparse.Namespace, seed: int) -> dict[str, Any]:
+              args: argparse.Namespace, seed: int, path: Path) -> dict[str, Any]:
+    """Fit and score one fold and write its JSON atomically (also inside a worker process)."""
+    if args.n_jobs not in (None, 1):
+        torch.set_num_threads(1)  # folds run side by side: one intra-op thread each
     est = cell.system.model(args.epochs, args.device, seed)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -229,13 +237,20 @@ def _run_fold(cell: Cell, X: np.ndarray, corpus: Corpus, train: np.ndarray, test
         else:
             est.fit(X[train], corpus.y[train])
     fit_s = time.perf_counter() - start
-    return {"test": test.tolist(), "y_pred": [str(p) for p in est.predict(X[test])],
-            "fit_s": fit_s, "epochs": args.epochs if cell.system.neural else None,
-            "history": _history(est) if cell.system.neural else []}
+    res = {"test": test.tolist(), "y_pred": [str(p) for p in est.predict(X[test])],
+           "fit_s": fit_s, "epochs": args.epochs if cell.system.neural else None,
+           "history": _history(est) if cell.system.neural else []}
+    _atomic_write(path, json.dumps(res))
+    return res
 
 
 def run_cells(cells: list[Cell], corpus: Corpus, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Run (or resume) every cell; return one summary dict per cell."""
+    """Run (or resume) every cell; return one summary dict per cell.
+
+    With ``--n-jobs N`` (N > 1) the unfinished folds of a network's cell run in
+    N worker processes, each on one torch thread; every fold is written as soon
+    as it finishes, so an interrupted run resumes from the folds it completed.
+    """
     out = Path(args.out)
     summaries = []
     for cell in cells:
@@ -246,20 +261,19 @@ def run_cells(cells: list[Cell], corpus: Corpus, args: argparse.Namespace) -> li
             splits = splits[: args.folds]
         fold_dir = out / "folds" / f"{corpus.name}__{cell.slug}"
         fold_dir.mkdir(parents=True, exist_ok=True)
-        results, skipped = [], 0
-        bar = tqdm(list(enumerate(splits)), desc=f"{cell.system.name} | {cell.protocol.key}",
-                   unit="fold", leave=False, disable=None)
-        for i, (train, test) in bar:
-            path = fold_dir / f"fold{i:02d}.json"
-            if path.exists():
-                results.append(json.loads(path.read_text()))
-                skipped += 1
-                continue
-            res = _run_fold(cell, X, corpus, train, test, args, args.seed + i)
-            _atomic_write(path, json.dumps(res))
-            results.append(res)
-        if skipped:
-            print(f"  {cell.system.name} | {cell.protocol.key}: skipped {skipped} finished fold(s)")
+        paths = [fold_dir / f"fold{i:02d}.json" for i in range(len(splits))]
+        todo = [i for i, path in enumerate(paths) if not path.exists()]
+        n_jobs = args.n_jobs if cell.system.neural and len(todo) > 1 else None
+        jobs = (delayed(_run_fold)(cell, X, corpus, *splits[i], args, args.seed + i, paths[i])
+                for i in todo)
+        runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        for _ in tqdm(runner(jobs), total=len(todo), desc=f"{cell.system.name} | {cell.protocol.key}",
+                      unit="fold", leave=False, disable=None):
+            pass
+        results = [json.loads(path.read_text()) for path in paths]
+        if len(todo) < len(paths):
+            print(f"  {cell.system.name} | {cell.protocol.key}: "
+                  f"skipped {len(paths) - len(todo)} finished fold(s)")
         summaries.append(_summarise(cell, corpus, results, n_total, out))
     return summaries
 
@@ -367,7 +381,9 @@ def parser(description: str, default_epochs: int) -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=None,
                    help="run only the first N folds of every protocol (default: all)")
     p.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--n-jobs", type=int, default=None, help="processes for feature extraction")
+    p.add_argument("--n-jobs", type=int, default=None,
+                   help="processes for feature extraction and for the folds of each network "
+                        "(each fold then trains on one torch thread)")
     p.add_argument("--seed", type=int, default=0, help="base seed of the networks")
     p.add_argument("--hardware", default=None, help="hardware description written in the tables")
     p.add_argument("--quick", action="store_true",

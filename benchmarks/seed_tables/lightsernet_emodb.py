@@ -16,7 +16,7 @@ happiness + excitement merged; 3 s and 7 s; improvised and all) run only with
 
 Usage::
 
-    python benchmarks/seed_tables/lightsernet_emodb.py --out results/lsn [--epochs 100]
+    python benchmarks/seed_tables/lightsernet_emodb.py --out results/lsn [--epochs 300]
         [--folds N] [--quick] [--iemocap PATH] [--device cuda] [--n-jobs 2]
 """
 
@@ -68,11 +68,11 @@ def cells_for(paper: dict[str, str], duration: float, floors: list[h.System]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = h.parser(__doc__.split("\n\n")[0], default_epochs=100)
+    p = h.parser(__doc__.split("\n\n")[0], default_epochs=300)
     p.add_argument("--iemocap", default=None, help="IEMOCAP root (Session1..5); adds table 1")
     args = h.finish_args(p.parse_args(argv))
     floors, notes = h.floor_systems(args.n_jobs)
-    budget = f"Paper numbers: {PAPER_NOTE}; the paper ran 100 epochs (batch 32), this run {args.epochs}."
+    budget = f"Paper numbers: {PAPER_NOTE}; the paper ran 300 epochs (batch 32), this run {args.epochs}."
     notes = [h.PROTOCOL_NOTE, budget, *notes]
     if args.data is None or not (Path(args.data) / "emodb-2s").is_dir():
         print("EMO-DB (2 s copy) not found: pass --data or set SKSER_DATA to the folder "

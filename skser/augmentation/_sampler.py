@@ -431,7 +431,7 @@ class WaveformAugmenter(SamplerMixin, BaseEstimator):
     @staticmethod
     def _checked_items(X: Any) -> list:
         if sp.issparse(X):
-            raise TypeError(
+            raise AudioInputError(
                 "Sparse input is not supported by WaveformAugmenter: pass waveforms as "
                 "a sequence of 1-D arrays or a dense 2-D array (X.toarray())."
             )

@@ -93,9 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
-            # The svm model's SVC(probability=True): see skser/cli/_models.py.
-            warnings.filterwarnings("ignore", category=FutureWarning,
-                                    message="The `probability` parameter was deprecated")
             return args.run(args)
     except UsageError as exc:
         print(f"skser {args.command}: error: {exc}", file=sys.stderr)

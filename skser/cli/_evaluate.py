@@ -20,7 +20,7 @@ from ._common import (
     write_atomic,
 )
 from ._models import MODELS, model_help
-from ._train import add_model_arguments, model_from_args
+from ._train import add_model_arguments, check_class_sizes, model_from_args
 
 __all__ = ["add_evaluate_parser", "run_evaluate"]
 
@@ -123,6 +123,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     model = model_from_args(args)
     corpus = load_data(args)
+    check_class_sizes(model, corpus.target, args.model)  # whole data; folds hold fewer files
     cv = _splitter(args, corpus.groups)
     start = time.perf_counter()
     if not args.quiet:

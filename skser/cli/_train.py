@@ -48,6 +48,39 @@ def model_from_args(args: argparse.Namespace) -> Any:
                        n_jobs=args.n_jobs, verbose=not args.quiet)
 
 
+def check_class_sizes(model: Any, y: Any, model_name: str) -> None:
+    """Raise when a class has fewer files than the model's probability calibration needs.
+
+    A final ``CalibratedClassifierCV`` (the ``svm`` model) fits its calibrator on
+    k-fold out-of-fold decisions of the training data, so every class needs at
+    least k training files; scikit-learn's own error does not say so.
+
+    Raises
+    ------
+    InputError
+        Naming the smallest class, its size and what to do.
+    """
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import check_cv
+
+    from ..exceptions import InputError
+
+    clf = model[-1]
+    if not isinstance(clf, CalibratedClassifierCV):
+        return
+    n_folds = check_cv(clf.cv, y, classifier=True).get_n_splits()
+    labels, counts = np.unique(np.asarray(y, dtype=object).astype(str), return_counts=True)
+    if counts.min() < n_folds:
+        small = str(labels[counts.argmin()])
+        raise InputError(
+            f"--model {model_name} calibrates its probabilities by {n_folds}-fold "
+            f"cross-validation within the training files, so every emotion needs at least "
+            f"{n_folds} of them; {small!r} has {counts.min()}. Add recordings, leave that "
+            "emotion out (--emotions), or use --model default."
+        )
+
+
 def speakers_for(model: Any, method: str, groups: Any, *, fix: str) -> dict[str, Any]:
     """``{"groups": groups}`` when a step of ``model`` requests speakers in ``method``.
 
@@ -116,6 +149,7 @@ def run_train(args: argparse.Namespace) -> int:
                                 "does not exist.")
     model = model_from_args(args)
     corpus = load_data(args)
+    check_class_sizes(model, corpus.target, args.model)
     start = time.perf_counter()
     if not args.quiet:
         speakers = "no speakers" if corpus.groups is None else (

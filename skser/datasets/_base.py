@@ -95,7 +95,7 @@ def as_emotion(label: str) -> str | None:
 def check_root(path: str | os.PathLike, corpus: str, layout: str) -> Path:
     """Return ``path`` as a Path, or raise CorpusLayoutError describing ``layout``."""
     if path is None:
-        raise TypeError(f"{corpus}: path must be the corpus folder, got None.")
+        raise ParameterError(f"{corpus}: path must be the corpus folder, got None.")
     root = Path(os.fspath(path)).expanduser()
     if not root.is_dir():
         what = "is a file, not a folder" if root.exists() else "does not exist"
@@ -147,7 +147,10 @@ def _check_labels(
     if emotions is None:
         return None, mapping
     if isinstance(emotions, str):
-        raise TypeError(f"{corpus}: emotions must be a list of names, got the string {emotions!r}.")
+        raise ParameterError(
+            f"{corpus}: emotions must be a list of names, got the string {emotions!r}; "
+            f"write emotions=[{emotions!r}]."
+        )
     allowed = set(EMOTIONS) | set(mapping.values())
     unknown = [e for e in emotions if e not in allowed]
     if unknown:

@@ -35,8 +35,8 @@ def _vocabulary_label(raw: str, label_map: Mapping[str, str] | None) -> str | No
     return as_emotion(raw)
 
 
-def _unknown_labels_error(where: str, unknown: Sequence[str]) -> ValueError:
-    return ValueError(
+def _unknown_labels_error(where: str, unknown: Sequence[str]) -> LabelFileError:
+    return LabelFileError(
         f"{where}: label(s) {sorted(set(unknown))[:10]} are not spellings of the skser emotion "
         f"vocabulary {list(EMOTIONS)}; pass label_map={{'<label>': '<emotion>'}}."
     )
@@ -94,7 +94,7 @@ def load_folder(
 
     Raises
     ------
-    ValueError
+    LabelFileError
         If a label is not a spelling of the vocabulary and not in ``label_map``.
 
     Warns
@@ -262,7 +262,7 @@ def combine(
     frames = []
     for i, b in enumerate(bunches):
         if not isinstance(b, Mapping) or "frame" not in b:
-            raise TypeError(
+            raise InputError(
                 f"combine: argument {i} is not a Bunch returned by a skser loader "
                 "(call it without return_X_y=True)."
             )

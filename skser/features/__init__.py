@@ -7,8 +7,10 @@ the end of shorter utterances (see :func:`frame_lengths`).
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from .._cache import FeatureCache, FeatureCacheWarning
 from ._base import frame_lengths, frame_mask
 from ._encoder import SpeechEncoder, Wav2Vec2Embedder
+from ._extract import CachedFeatures, extract_to_disk
 from ._feature_dict import FeatureBundle, FeatureDict
 from ._functionals import Functionals
 from ._load_audio import LoadAudio
@@ -20,6 +22,9 @@ from ._sernet_features import SERNetFeatures
 from ._spectrogram_image import SpectrogramImage
 
 __all__ = [
+    "CachedFeatures",
+    "FeatureCache",
+    "FeatureCacheWarning",
     "FeatureBundle",
     "FeatureDict",
     "Functionals",
@@ -33,6 +38,7 @@ __all__ = [
     "SpectrogramImage",
     "SpeechEncoder",
     "Wav2Vec2Embedder",
+    "extract_to_disk",
     "frame_lengths",
     "frame_mask",
 ]

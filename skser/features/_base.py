@@ -32,10 +32,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import _num_samples
+from sklearn.utils.validation import _num_samples, check_array
 from threadpoolctl import ThreadpoolController
 
 from .._audio import as_audio_items, check_array_layout, prepare_waveform
+from .._cache import MEMORY_CONSTRAINT, cache_token
 from .._parallel import map_rows
 from ..exceptions import AudioInputError, AudioInputWarning, InputError, ParameterError
 
@@ -44,9 +45,15 @@ __all__ = [
     "BaseFrameTransformer",
     "frame_lengths",
     "frame_mask",
+    "check_frame_array",
+    "padding_lengths",
     "pad_frames",
     "centre_fit",
 ]
+
+
+#: Values scanned at a time by :func:`padding_lengths` (1 MiB of float32).
+_BLOCK_ELEMENTS = 1 << 18
 
 
 def frame_mask(X: np.ndarray) -> np.ndarray:
@@ -85,6 +92,107 @@ def frame_lengths(X: np.ndarray) -> np.ndarray:
     return frame_mask(X).sum(axis=1).astype(np.int64)
 
 
+def check_frame_array(X: Any, estimator_name: str, dtype: Any = np.float32) -> np.ndarray:
+    """Frame-level input as a 3-D array, checked by scikit-learn and for its layout.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_frames, n_features) or (n_samples, n_frames)
+        NaN-padded frame-level features; 2-D input is one feature per frame.
+    estimator_name : str
+        Named in the error message.
+    dtype : dtype or list of dtypes, default=np.float32
+        As in :func:`sklearn.utils.check_array` (a list keeps any of its dtypes).
+
+    Returns
+    -------
+    X : np.ndarray of shape (n_samples, n_frames, n_features)
+
+    Raises
+    ------
+    InputError
+        For input that is not 2-D or 3-D, or has no frames or no features
+        (and scikit-learn's ``ValueError`` for no rows, infinity, complex or
+        non-numeric values).
+    """
+    X = check_array(
+        X,
+        dtype=dtype,
+        ensure_2d=False,
+        allow_nd=True,
+        ensure_all_finite="allow-nan",
+        ensure_min_samples=1,
+        ensure_min_features=1,
+        input_name="X",
+    )
+    if X.ndim not in (2, 3):
+        raise InputError(
+            f"{estimator_name} expects frame-level features of shape (n_samples, n_frames, "
+            "n_features), or (n_samples, n_frames) for one feature per frame; got "
+            f"{X.ndim}-D input of shape {X.shape}. Reshape your data: pad ragged "
+            "(n_frames_i, n_features) arrays with skser.features.pad_frames; x.reshape(1, -1) "
+            "for one track."
+        )
+    if X.ndim == 2:
+        X = X[:, :, np.newaxis]
+    if X.shape[1] < 1 or X.shape[2] < 1:
+        what = "frames" if X.shape[1] < 1 else "features per frame"
+        raise InputError(f"{estimator_name}: X of shape {X.shape} has no {what}.")
+    return X
+
+
+def padding_lengths(X: np.ndarray) -> np.ndarray | None:
+    """Frame lengths of NaN-padded ``X``, or None when ``X`` holds no NaN at all.
+
+    Raises for infinity and for NaN that is not end-of-utterance padding
+    (padding frames are entirely NaN, after the last real frame), naming the
+    first offending row. ``X`` is scanned in blocks of rows, so the boolean
+    temporaries are at most ``_BLOCK_ELEMENTS`` values whatever its size.
+
+    Parameters
+    ----------
+    X : np.ndarray of shape (n_samples, n_frames, n_features)
+
+    Returns
+    -------
+    lengths : np.ndarray of shape (n_samples,), int64, or None
+    """
+    n_samples, n_frames, n_features = X.shape
+    lengths = np.full(n_samples, n_frames, dtype=np.int64)
+    step = max(1, _BLOCK_ELEMENTS // max(1, n_frames * n_features))
+    padded = False
+    for start in range(0, n_samples, step):
+        block = X[start : start + step]
+        finite = np.isfinite(block)
+        if finite.all():
+            continue
+        padded = True
+        if np.isinf(block).any():
+            row = start + int(np.argwhere(np.isinf(block))[0, 0])
+            raise InputError(f"Input X contains infinity (row {row}); features must be finite.")
+        real = frame_mask(block)  # the project-wide padding convention
+        partial = real & ~finite.all(axis=2)
+        if partial.any():
+            row, frame = (int(v) for v in np.argwhere(partial)[0])
+            raise InputError(
+                f"Input X contains NaN in row {start + row}, frame {frame}, which is not a "
+                "padding frame (padding frames are entirely NaN, at the end of an utterance). "
+                "Impute or drop the NaN values before this estimator."
+            )
+        block_lengths = real.sum(axis=1)
+        contiguous = np.arange(n_frames)[None, :] < block_lengths[:, None]
+        bad = np.flatnonzero((contiguous != real).any(axis=1) | (block_lengths == 0))
+        if bad.size:
+            row = int(bad[0])
+            what = "has no real frame" if block_lengths[row] == 0 else "has NaN frames before real ones"
+            raise InputError(
+                f"Input X contains NaN: row {start + row} {what}. NaN marks padding only at the "
+                "end of an utterance (the skser frame-level layout); impute other NaN values."
+            )
+        lengths[start : start + step] = block_lengths
+    return lengths if padded else None
+
+
 def pad_frames(frames: list[np.ndarray]) -> np.ndarray:
     """Stack per-utterance ``(n_frames_i, n_features)`` arrays, NaN-padding the ends.
 
@@ -106,21 +214,25 @@ def pad_frames(frames: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def centre_fit(y: np.ndarray, length: int) -> np.ndarray:
-    """Centre-crop or centre-zero-pad a 1-D signal to exactly ``length`` samples.
+def centre_fit(y: np.ndarray, length: int, fill: float = 0.0) -> np.ndarray:
+    """Centre-crop or centre-pad ``y`` along its first axis to exactly ``length``.
 
     Cropping drops ``floor(excess / 2)`` samples at the start and the rest at
-    the end; padding puts ``floor(missing / 2)`` zeros before and the rest after
-    (the Light-SERNet and TIM-Net convention).
+    the end; padding puts ``floor(missing / 2)`` values ``fill`` before and the
+    rest after (the Light-SERNet and TIM-Net convention).
 
     Parameters
     ----------
-    y : np.ndarray of shape (n,)
+    y : np.ndarray of shape (n, ...)
+        A 1-D signal, or frames ``(n_frames, n_features)``.
     length : int
+    fill : float, default=0.0
+        Value of the padding.
 
     Returns
     -------
-    y_fixed : np.ndarray of shape (length,)
+    y_fixed : np.ndarray of shape (length, ...)
+        A view of ``y`` when cropped or already ``length`` long.
     """
     n = y.shape[0]
     if n > length:
@@ -128,7 +240,8 @@ def centre_fit(y: np.ndarray, length: int) -> np.ndarray:
         return y[start : start + length]
     if n < length:
         before = (length - n) // 2
-        return np.pad(y, (before, length - n - before))
+        pad = [(before, length - n - before)] + [(0, 0)] * (y.ndim - 1)
+        return np.pad(y, pad, constant_values=fill)
     return y
 
 
@@ -189,16 +302,18 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         Number of joblib workers used by ``transform``.
     verbose : bool or int
         Show a progress bar during ``transform``.
-    memory : str, joblib.Memory or None
-        Cache of per-utterance results (keyed by the transformer's parameters,
-        the samples, or a file's path, size and modification time).
+    memory : str, os.PathLike, FeatureCache, joblib.Memory or None
+        On-disk cache of per-utterance results (a folder path, a
+        :class:`~skser.features.FeatureCache`, or a joblib.Memory's folder),
+        keyed by the transformer's parameters and the content of each row (a
+        file's bytes or an array's samples): renaming a file keeps its entry.
     """
 
     _parameter_constraints: dict = {
         "sr": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
-        "memory": [None, str, HasMethods(["cache"])],
+        "memory": MEMORY_CONSTRAINT,
     }
 
     # -- to implement -------------------------------------------------------
@@ -291,25 +406,41 @@ class BaseAudioTransformer(TransformerMixin, BaseEstimator):
         # a multi-threaded BLAS spends more time synchronising than computing
         # (3-4x the CPU time on 2 cores). Parallelism comes from n_jobs instead.
         with _threadpool_controller().limit(limits=1, user_api="blas"):
+            func, token = self._row_task()
             results = map_rows(
-                self._worker()._measured_row,
+                func,
                 items,
                 n_jobs=self.n_jobs,
                 verbose=self.verbose,
                 memory=self.memory,
+                cache_token=token,
                 desc=type(self).__name__,
             )
         self._check_lengths(np.array([n for _, n in results], dtype=np.int64))
         return self._assemble([features for features, _ in results])
 
-    def _worker(self) -> "BaseAudioTransformer":
+    def _row_task(self) -> tuple[Any, str | None]:
+        """The function of ``(item, row)`` giving one row's result, and its cache token.
+
+        The function is a method of a copy without the execution settings
+        (nothing to cache or parallelise again inside a worker). Its result is
+        ``(features, n_samples)``; :meth:`_row_features` takes the features.
+        """
         if self.memory is None:
-            return self
-        # A copy without the execution settings, so that the cache key depends
-        # only on what changes the features.
+            return self._measured_row, None
         worker = clone(self)
         worker.set_params(n_jobs=None, verbose=0, memory=None)
-        return worker
+        return worker._measured_row, cache_token(worker)
+
+    @staticmethod
+    def _row_features(result: tuple[np.ndarray, int]) -> np.ndarray:
+        """Features of one row from what the row function returned."""
+        return result[0]
+
+    @staticmethod
+    def _row_samples(result: tuple[np.ndarray, int]) -> int | None:
+        """Length in samples at ``sr`` of one row, from what the row function returned."""
+        return int(result[1])
 
     def _measured_row(self, item: Any, row: int) -> tuple[np.ndarray, int]:
         """Features of one row, checked finite, and its length in samples at ``sr``."""

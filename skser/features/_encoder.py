@@ -13,7 +13,6 @@ torch and transformers are imported only when an encoder is loaded.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import socket
@@ -28,6 +27,7 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._audio import as_audio_items, prepare_waveform
+from .._cache import MEMORY_CONSTRAINT, cache_token
 from .._parallel import map_rows
 from ..exceptions import AudioInputError, EncoderUnavailableError, ParameterError
 from ._base import BaseAudioTransformer
@@ -482,10 +482,12 @@ class SpeechEncoder(BaseAudioTransformer):
         Half-precision inference on CUDA (ignored on CPU).
     verbose : bool or int, default=False
         Progress bar in ``transform``.
-    memory : str, joblib.Memory or None, default=None
-        Cache of per-utterance results, keyed by the parameters that change
-        them (model, layer, pooling, output, chunking, device), the model's
-        files and the audio. Utterances are then encoded one at a time.
+    memory : str, os.PathLike, FeatureCache, joblib.Memory or None, default=None
+        On-disk cache of per-utterance results (a folder, see
+        :class:`~skser.features.FeatureCache`), keyed by the parameters that
+        change them (model, layer, pooling, output, chunking, device), the
+        model's files and the content of the audio (a file's bytes, not its
+        path). Utterances are then encoded one at a time.
 
     Notes
     -----
@@ -525,7 +527,7 @@ class SpeechEncoder(BaseAudioTransformer):
         "device": [str],
         "fp16": ["boolean"],
         "verbose": ["verbose"],
-        "memory": [None, str, HasMethods(["cache"])],
+        "memory": MEMORY_CONSTRAINT,
     }
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -649,8 +651,9 @@ class SpeechEncoder(BaseAudioTransformer):
             raise AudioInputError(f"{type(self).__name__}.transform got 0 rows of audio.")
         encoder = self._encoder()
         if self.memory is not None:
-            worker = functools.partial(self._worker()._encode_row, fingerprint=encoder.fingerprint)
-            results = map_rows(worker, items, memory=self.memory, verbose=self.verbose, desc="SpeechEncoder")
+            func, token = self._row_task(encoder)
+            results = map_rows(func, items, memory=self.memory, cache_token=token,
+                               verbose=self.verbose, desc="SpeechEncoder")
             return self._assemble(results)
         results: list = []
         progress = _progress(len(items), self.verbose)
@@ -662,15 +665,30 @@ class SpeechEncoder(BaseAudioTransformer):
             progress.close()
         return self._assemble(results)
 
-    def _worker(self) -> "SpeechEncoder":
+    def _row_task(self, encoder: LoadedEncoder | None = None) -> tuple[Any, str]:
+        """The function of ``(item, row)`` encoding one utterance, and its cache token.
+
+        The token covers the parameters (with ``batch_size=1`` and the
+        resolved device, which is how rows are encoded one at a time) and the
+        model files' fingerprint.
+        """
         from ..models._validation import resolve_device  # torch-bound: imported on use
 
+        encoder = self._encoder() if encoder is None else encoder
         worker = clone(self)
         worker.set_params(verbose=0, memory=None, batch_size=1, device=resolve_device(self.device))
-        return worker
+        return worker._encode_row, cache_token(worker, extra=encoder.fingerprint)
 
-    def _encode_row(self, item: Any, row: int, fingerprint: tuple = ()) -> np.ndarray:
-        """One utterance's result (``fingerprint`` only keys the cache)."""
+    @staticmethod
+    def _row_features(result: np.ndarray) -> np.ndarray:
+        return result
+
+    @staticmethod
+    def _row_samples(result: np.ndarray) -> None:
+        return None
+
+    def _encode_row(self, item: Any, row: int) -> np.ndarray:
+        """One utterance's result."""
         return self.encode_waveforms([prepare_waveform(item, self.sr, row)], self._encoder())[0]
 
     # -- encoding ---------------------------------------------------------------------

@@ -96,7 +96,7 @@ class FeatureBundle:
         return iter(self._features)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        raise TypeError(
+        raise InputError(
             f"A FeatureBundle of {self.keys()} is not one array: pass it to a model that "
             "takes named features (skser.models.FusionNet) or pick one, e.g. bundle['mfcc']."
         )

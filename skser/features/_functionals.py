@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import InputError, ParameterError
+from ._base import check_frame_array
 
 __all__ = ["Functionals"]
 
@@ -137,31 +138,7 @@ class Functionals(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _check_X(X: Any) -> np.ndarray:
-        X = check_array(
-            X,
-            dtype=[np.float64, np.float32],
-            ensure_2d=False,
-            allow_nd=True,
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=1,
-            ensure_min_features=1,
-            input_name="X",
-        )
-        if X.ndim not in (2, 3):
-            raise InputError(
-                "Functionals expects frame-level features of shape "
-                "(n_samples, n_frames, n_features), or 2-D input holding one feature "
-                f"track per row (n_samples, n_frames); got {X.ndim}-D input of shape "
-                f"{X.shape}. Reshape your data: pad ragged (n_frames_i, n_features) arrays with "
-                "skser.features.pad_frames; reshape a single contour with x.reshape(1, -1)."
-            )
-        if X.shape[1] < 1:
-            raise InputError(f"Functionals: X of shape {X.shape} has no frames.")
-        if X.ndim == 2:
-            X = X[:, :, np.newaxis]
-        if X.shape[2] < 1:
-            raise InputError(f"Functionals: X of shape {X.shape} has no feature tracks.")
-        return X
+        return check_frame_array(X, "Functionals", dtype=[np.float64, np.float32])
 
     # -- sklearn API ---------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)

@@ -30,9 +30,9 @@ class LoadAudio(BaseAudioTransformer):
         Number of joblib workers used by ``transform``.
     verbose : bool or int, default=False
         Show a progress bar during ``transform``.
-    memory : str, joblib.Memory or None, default=None
-        Cache of the decoded waveforms (keyed by ``sr`` and each file's path,
-        size and modification time, or the samples).
+    memory : str, os.PathLike, FeatureCache, joblib.Memory or None, default=None
+        On-disk cache of the decoded waveforms (keyed by ``sr`` and the
+        content of each row; see :class:`~skser.features.FeatureCache`).
 
     See Also
     --------

@@ -91,7 +91,7 @@ class LowLevel(BaseFrameTransformer):
         Number of joblib workers in ``transform``.
     verbose : bool or int, default=False
         Show a progress bar in ``transform``.
-    memory : str, joblib.Memory or None, default=None
+    memory : str, os.PathLike, FeatureCache, joblib.Memory or None, default=None
         Cache of per-utterance features.
 
     See Also

@@ -136,7 +136,7 @@ class MFCC(_MelFrameTransformer):
         Number of joblib workers in ``transform``.
     verbose : bool or int, default=False
         Show a progress bar in ``transform``.
-    memory : str, joblib.Memory or None, default=None
+    memory : str, os.PathLike, FeatureCache, joblib.Memory or None, default=None
         Cache of per-utterance features.
 
     See Also

@@ -131,7 +131,7 @@ class Prosody(BaseFrameTransformer):
         Number of joblib workers in ``transform``.
     verbose : bool or int, default=False
         Show a progress bar in ``transform``.
-    memory : str, joblib.Memory or None, default=None
+    memory : str, os.PathLike, FeatureCache, joblib.Memory or None, default=None
         Cache of per-utterance features.
 
     See Also
@@ -251,7 +251,7 @@ class Prosody(BaseFrameTransformer):
         return self._functionals(*self._analyse(y)).astype(np.float32)
 
     def _frames_of_waveform(self, y: np.ndarray) -> np.ndarray:
-        y, centres, track, energy = self._analyse(y)
+        _, _, track, energy = self._analyse(y)
         return np.stack([track.f0, track.voicing, energy], axis=1).astype(np.float32)
 
     def _assemble(self, results: list[np.ndarray]) -> np.ndarray:

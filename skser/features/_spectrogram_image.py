@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import InputError
-from ._base import frame_mask
+from ._base import centre_fit, check_frame_array, padding_lengths
 from ._logmel import add_deltas
 
 __all__ = ["SpectrogramImage", "IMAGENET_MEAN", "IMAGENET_STD"]
@@ -48,20 +48,6 @@ def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     weights /= weights.sum(axis=1, keepdims=True)
     weights.setflags(write=False)
     return weights
-
-
-def _centre_fit_frames(frames: np.ndarray, width: int, fill: float) -> np.ndarray:
-    """Centre-crop or centre-pad (with ``fill``) frames (T, F) to exactly ``width`` frames."""
-    n = frames.shape[0]
-    if n > width:
-        start = (n - width) // 2
-        return frames[start : start + width]
-    if n < width:
-        before = (width - n) // 2
-        out = np.full((width, frames.shape[1]), fill, dtype=frames.dtype)
-        out[before : before + n] = frames
-        return out
-    return frames
 
 
 class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -179,41 +165,10 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     @staticmethod
     def _check_X(X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Checked float32 3-D input and the real frame count of each utterance."""
-        X = check_array(
-            X,
-            dtype=np.float32,
-            ensure_2d=False,
-            allow_nd=True,
-            ensure_all_finite="allow-nan",
-            ensure_min_features=1,
-            input_name="X",
-        )
-        if X.ndim == 2:
-            X = X[:, :, np.newaxis]
-        if X.ndim != 3:
-            raise InputError(
-                "SpectrogramImage expects frame-level features of shape (n_samples, n_frames, "
-                f"n_features) (e.g. LogMel output); got {X.ndim}-D input of shape {X.shape}. "
-                "Reshape your data: X[:, :, np.newaxis] for one feature per frame."
-            )
-        real = frame_mask(X)
-        lengths = real.sum(axis=1)
-        if np.isnan(X[real]).any():
-            row, frame = (int(v) for v in np.argwhere(np.isnan(X).any(axis=2) & real)[0])
-            raise InputError(
-                f"SpectrogramImage: X has NaN in row {row}, frame {frame}, which is not a padding "
-                "frame (padding frames are entirely NaN, at the end of an utterance). Impute "
-                "or drop those values first."
-            )
-        contiguous = np.arange(X.shape[1])[None, :] < lengths[:, None]
-        bad = np.flatnonzero((contiguous != real).any(axis=1) | (lengths == 0))
-        if bad.size:
-            row = int(bad[0])
-            what = "has no real frame" if lengths[row] == 0 else "has NaN frames before real ones"
-            raise InputError(
-                f"SpectrogramImage: row {row} of X {what}; NaN may only pad the end of an "
-                "utterance and every utterance needs at least one frame."
-            )
+        X = check_frame_array(X, "SpectrogramImage")
+        lengths = padding_lengths(X)
+        if lengths is None:  # no padding at all
+            lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
         return X, lengths
 
     # -- sklearn API ---------------------------------------------------------
@@ -278,7 +233,7 @@ class SpectrogramImage(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                 time = _resize_matrix(plane.shape[1], width)
                 out.append(freq @ plane @ time.T)
             else:
-                fitted = _centre_fit_frames(plane.T, width, float(plane.min())).T
+                fitted = centre_fit(plane.T, width, fill=float(plane.min())).T
                 out.append(freq @ fitted)
         image = np.stack(out)
         if self.channels == "repeat":

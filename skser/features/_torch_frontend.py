@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..exceptions import ParameterError
+from ..exceptions import AudioInputError, ParameterError
 from ._base import _validate, centre_fit
 from ._logmel import _AMPLITUDE_EPS
 from ._mfcc import MFCC, dct_matrix
@@ -339,5 +339,5 @@ class MFCCModule(nn.Module):
             n = torch.tensor(lengths, device=device)
             out.append(self(x, n).cpu().numpy())
         if not out:
-            raise ValueError("No waveforms to transform: got 0 rows.")
+            raise AudioInputError("No waveforms to transform: got 0 rows; pass at least one waveform.")
         return np.concatenate(out)

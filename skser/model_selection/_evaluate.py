@@ -27,6 +27,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
+from .._groups import check_speakers
 from ..exceptions import InputError, ParameterError, SpeakerOverlapWarning
 from ..metrics import macro_f1, roc_auc_ovr, unweighted_average_recall, weighted_accuracy
 from ._split import LeaveOneSpeakerOut, SpeakerKFold
@@ -313,7 +314,7 @@ def _predict_fold(
     pred = np.asarray(estimator.predict(X_test, **predict_params))
     predict_time = time.perf_counter() - start
     if pred.shape != (test.shape[0],):
-        raise ValueError(
+        raise ParameterError(
             f"{type(estimator).__name__}.predict returned shape {pred.shape} for "
             f"{test.shape[0]} test rows; evaluate needs one label per row."
         )
@@ -484,14 +485,7 @@ def evaluate(
     n_samples = _num_samples(X)
     y = _as_labels(y, n_samples)
     if groups is not None:
-        groups = np.asarray(groups)
-        if groups.ndim != 1 or groups.shape[0] != n_samples:
-            raise InputError(
-                f"evaluate: groups must hold one speaker per row ({n_samples}); "
-                f"got shape {groups.shape}."
-            )
-        if groups.dtype.kind not in "biuf":
-            groups = groups.astype(object)
+        groups = check_speakers(groups, n_samples, "evaluate")
     else:
         warnings.warn(
             "evaluate: no groups (speakers) given, so training and test folds may "

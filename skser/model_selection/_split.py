@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedGroupKFold
 
+from .._groups import check_speakers
 from ..exceptions import InputError, ParameterError
 
 __all__ = ["LeaveOneSpeakerOut", "SpeakerKFold"]
 
 
 def _require_speakers(splitter: Any, groups: Any, n_samples: int | None = None) -> np.ndarray:
-    """``groups`` as a 1-D array, or a ValueError that says how to pass speakers."""
+    """``groups`` checked by :func:`check_speakers`, or an InputError that says how to pass speakers."""
     name = type(splitter).__name__
     if groups is None:
         raise InputError(
@@ -32,16 +33,7 @@ def _require_speakers(splitter: Any, groups: Any, n_samples: int | None = None) 
             f"as in cross_validate(clf, X, y, groups=speakers, cv={name}()) or "
             "skser.model_selection.evaluate(clf, X, y, groups=speakers)."
         )
-    groups = np.asarray(groups)
-    if groups.ndim != 1:
-        raise InputError(
-            f"{name}: groups must be 1-D (one speaker id per sample); got shape {groups.shape}."
-        )
-    if n_samples is not None and groups.shape[0] != n_samples:
-        raise InputError(
-            f"{name}: groups has {groups.shape[0]} speaker ids but X has {n_samples} rows."
-        )
-    return groups
+    return check_speakers(groups, n_samples, name)
 
 
 class LeaveOneSpeakerOut(LeaveOneGroupOut):

@@ -22,7 +22,6 @@ and what was chosen.
 
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 from typing import Any
 
@@ -31,7 +30,6 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback
 from torch import nn
 
 from ..exceptions import InputError, ParameterError
@@ -39,13 +37,13 @@ from ._base import SPEC_AUGMENT_CONSTRAINTS, BaseNeuralClassifier
 from ._losses import FocalLoss
 from ._masking import MaskedBatchNorm1d, masked_mean_time, pooled_lengths, time_mask
 from ._net import take_batch
+from ._schedules import WarmupCosineSteps
 from ._specaugment import spec_augment
 
 __all__ = [
     "SERNet",
     "SERNetModule",
     "SERNetCodeModule",
-    "WarmupCosineSteps",
     "plot_attention",
 ]
 
@@ -501,62 +499,6 @@ class SERNetCodeModule(nn.Module):
         return (logits, weights) if return_attention else logits
 
 
-# ------------------------------------------------------------------ schedule
-class WarmupCosineSteps(Callback):
-    """Per-step learning rate: linear warm-up, then cosine decay to ``min_lr`` (skorch callback).
-
-    Step ``s`` (0-based, one per training batch) uses
-    ``lr * (s + 1) / warmup_steps`` during the warm-up and
-    ``min_lr + (lr - min_lr) * (1 + cos(pi * p)) / 2`` after it, with ``p`` going
-    from 0 at the first step after the warm-up to 1 at the last step; the total is
-    ``max_epochs * ceil(n_train / batch_size)``, known when training starts.
-
-    Parameters
-    ----------
-    warmup_steps : int or float, default=1000
-        Warm-up length in steps, or (a float in (0, 1)) as a fraction of all steps.
-    min_lr : float, default=1e-6
-    """
-
-    def __init__(self, warmup_steps: float = 1000, min_lr: float = 1e-6):
-        self.warmup_steps = warmup_steps
-        self.min_lr = min_lr
-
-    def initialize(self):
-        self.step_ = 0
-        self.total_steps_ = 1
-        self.warmup_ = 1
-        return self
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        per_epoch = max(math.ceil(len(X) / net.batch_size), 1)
-        self.total_steps_ = per_epoch * net.max_epochs
-        w = self.warmup_steps
-        fraction = isinstance(w, float) and w < 1
-        self.warmup_ = max(int(round(w * self.total_steps_)) if fraction else int(w), 0)
-        self.step_ = 0
-
-    def factor(self, step: int, lr: float) -> float:
-        """Learning rate of 0-based step ``step`` for a base rate ``lr``."""
-        if step < self.warmup_:
-            return lr * (step + 1) / self.warmup_
-        span = max(self.total_steps_ - self.warmup_ - 1, 1)  # the last step reaches min_lr
-        progress = min((step - self.warmup_) / span, 1.0)
-        low = min(self.min_lr, lr)
-        return low + (lr - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if not training:
-            return
-        lr = self.factor(self.step_, net.lr)
-        for group in net.optimizer_.param_groups:
-            group["lr"] = lr
-        self.step_ += 1
-
-    def on_epoch_end(self, net, **kwargs):
-        net.history.record("event_lr", net.optimizer_.param_groups[0]["lr"])
-
-
 # ------------------------------------------------------------------ estimator
 class SERNet(BaseNeuralClassifier):
     """SER-Net: multi-scale dilated CNN with attention pooling (Ponnam's MSP-Podcast report).
@@ -891,7 +833,7 @@ def plot_attention(
     else:
         clf, features, row = estimator, X, index
     if not isinstance(clf, SERNet):
-        raise TypeError(
+        raise ParameterError(
             "plot_attention needs a fitted SERNet or a pipeline ending in one; "
             f"got {type(clf).__name__}."
         )

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted
 
+from .._groups import check_speakers
 from ..exceptions import InputError, ParameterError
 
 __all__ = [
@@ -39,24 +40,6 @@ _ROUTING_HELP = (
     "SpeakerNormalizer(missing_groups='global') to standardise rows without "
     "speakers with the global training statistics."
 )
-
-
-def _groups_array(groups: Any, n_samples: int, method: str) -> np.ndarray:
-    groups = np.asarray(groups)
-    if groups.ndim != 1 or groups.shape[0] != n_samples:
-        raise InputError(
-            f"SpeakerNormalizer.{method}: groups must hold one speaker per row of X "
-            f"({n_samples}); got shape {groups.shape}."
-        )
-    if groups.dtype.kind not in "biu":
-        groups = groups.astype(object)
-        missing = [i for i, g in enumerate(groups) if g is None or g != g]
-        if missing:
-            raise InputError(
-                f"SpeakerNormalizer.{method}: groups has no speaker (None or NaN) at "
-                f"rows {missing[:5]}; give every row a speaker id."
-            )
-    return groups
 
 
 class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -298,7 +281,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             locations = scales = np.empty((0, X.shape[-1]))
             counts = np.empty(0, dtype=np.int64)
         else:
-            groups_fit = _groups_array(groups, X.shape[0], "fit")
+            groups_fit = check_speakers(groups, X.shape[0], "SpeakerNormalizer.fit")
             speakers, locations, scales, counts, too_few = self._per_speaker(X, groups_fit)
             self._warn_fallback(too_few, "fit")
             if speakers.size and self.with_std:
@@ -355,7 +338,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False, method="enroll")
-        groups = _groups_array(groups, X.shape[0], "enroll")
+        groups = check_speakers(groups, X.shape[0], "SpeakerNormalizer.enroll")
         speakers, locations, scales, counts, too_few = self._per_speaker(X, groups)
         self._warn_fallback(too_few, "enroll")
         keep = ~np.isin(self.speakers_, speakers)
@@ -396,7 +379,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     f"SpeakerNormalizer.transform got no groups. {_ROUTING_HELP}"
                 )
         else:
-            groups = _groups_array(groups, X.shape[0], "transform")
+            groups = check_speakers(groups, X.shape[0], "SpeakerNormalizer.transform")
             known = {s: i for i, s in enumerate(self.speakers_.tolist())}
             unseen = np.array([g not in known for g in groups.tolist()], dtype=bool)
             for row, speaker in enumerate(groups.tolist()):
