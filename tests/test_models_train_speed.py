@@ -22,15 +22,14 @@ def _proba(model, X, y):
     return model.fit(X, y).predict_proba(X)
 
 
+# Light-SERNet is covered by the step test below only: its first-layer convolutions have
+# biases right before batch norm, whose gradients are rounding noise that Adam's normalised
+# step turns into lr-sized moves, so any change of float rounding (fused or not) moves its
+# eval-mode running means by about 1e-3 after a few steps.
 @pytest.mark.parametrize(
     "make",
-    [
-        lambda: TIMNet(n_blocks=3, max_epochs=2, batch_size=8, random_state=0, device="cpu"),
-        # the default lr: at lr=1e-2 the pre-batch-norm conv biases, whose gradients
-        # are rounding noise, make Adam's normalised steps amplify float rounding
-        lambda: LightSERNet(max_epochs=2, batch_size=8, random_state=0, device="cpu"),
-    ],
-    ids=["timnet", "lightsernet"],
+    [lambda: TIMNet(n_blocks=3, max_epochs=2, batch_size=8, random_state=0, device="cpu")],
+    ids=["timnet"],
 )
 def test_fused_adam_trains_like_the_per_tensor_loop(make, monkeypatch):
     X, y = _data()
@@ -168,10 +167,11 @@ def test_timnet_channels_first_training_matches_time_major(padded, monkeypatch):
     reference = _timnet.TIMNetModule(6, 3, n_blocks=4, dropout=0.2).double().train()
     reference.load_state_dict(module.state_dict())
 
+    initial = {k: v.clone() for k, v in module.state_dict().items()}
     out_cf, grads_cf = _timnet_grads(module, x, lengths, y, seed=1)
     stats_cf = {k: v.clone() for k, v in module.state_dict().items() if "running" in k}
     monkeypatch.setattr(_timnet, "_CHANNELS_FIRST_TRAINING", False)
-    module.load_state_dict({**module.state_dict(), **{k: v for k, v in reference.state_dict().items() if "running" in k}})
+    module.load_state_dict(initial)  # running statistics and batch counts as before the cf pass
     out_tm, grads_tm = _timnet_grads(module, x, lengths, y, seed=1)
     stats_tm = {k: v.clone() for k, v in module.state_dict().items() if "running" in k}
     out_64, grads_64 = _timnet_grads(reference, x.double(), lengths, y, seed=1)
