@@ -147,3 +147,104 @@ def test_real_speech_matches_numpy(emodb_4class_files, emodb_2s_files):
         expected = mfcc.fit_transform(X)
         got = MFCCModule.from_transformer(mfcc).transform(X)
         np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL[preset])
+
+
+# -- the CPU fast path: chunks, work buffers, blocks, two-stage top-k ---------
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_forward_without_lengths_matches_numpy_for_any_chunking(preset):
+    mfcc = PRESETS[preset]()
+    X = np.stack(_signals(mfcc.sr, [mfcc.duration] * 5, seed=5))
+    expected = mfcc.fit_transform(list(X))
+    module = MFCCModule.from_transformer(mfcc)
+    with torch.no_grad():
+        for rows in (None, 1, 2, 100):
+            module.cpu_rows_per_chunk = rows
+            got = module(torch.from_numpy(X)).numpy()
+            np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL[preset])
+
+
+def test_largest_is_topk_values():
+    from skser.features._torch_frontend import _largest
+
+    rng = np.random.default_rng(0)
+    for n, k in [(48000, 49), (1000, 3), (16001, 17), (300, 299), (7, 1), (640, 10)]:
+        for values in (rng.random((3, n)), np.round(rng.random((3, n)) * 3),
+                       np.concatenate([np.zeros((2, n - n // 3)), rng.random((2, n // 3))], 1)):
+            v = torch.from_numpy(values.astype(np.float32))
+            assert torch.equal(_largest(v, k), torch.topk(v, k, dim=1).values), (n, k)
+
+
+def test_mel_blocks_are_the_dense_product():
+    mfcc = MFCC(duration=1.0, n_fft=512, hop_length=160, mel_scale="htk", n_mels=40, fmin=300.0)
+    for m in (mfcc, MFCC.light_sernet(duration=1.0), MFCC.timnet(duration=1.0)):
+        module = MFCCModule.from_transformer(m)
+        lo, hi = module._bins
+        dense = module.mel_basis.numpy()
+        assert not dense[:lo].any() and not dense[hi:].any()
+        spec = torch.rand(2, 7, hi - lo)
+        blocks = torch.cat([spec[..., a:b] @ module.mel_basis[lo + a : lo + b, s:e]
+                            for s, e, a, b in module._mel_blocks], dim=-1)
+        torch.testing.assert_close(blocks, spec @ module.mel_basis[lo:hi], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_autograd_path_equals_buffered_path_and_backpropagates(preset):
+    # Gradients need fresh tensors (no shared work buffers, no out=): the
+    # functional path must compute the same numbers.
+    mfcc = PRESETS[preset]()
+    module = MFCCModule.from_transformer(mfcc)
+    x = torch.from_numpy(np.stack(_signals(mfcc.sr, [mfcc.duration] * 3, seed=6)))
+    with torch.no_grad():
+        expected = module(x)
+    leaf = x.clone().requires_grad_(True)
+    got = module(leaf)
+    torch.testing.assert_close(got.detach(), expected, rtol=0, atol=1e-5)
+    got.sum().backward()
+    assert leaf.grad is not None and torch.isfinite(leaf.grad).all()
+    assert leaf.grad.abs().sum() > 0
+
+
+def test_inference_mode_no_grad_and_threads_give_the_same_features():
+    from concurrent.futures import ThreadPoolExecutor
+
+    module = MFCCModule.from_transformer(MFCC.light_sernet(duration=1.0))
+    inputs = [torch.from_numpy(np.stack(_signals(16000, [1.0] * 6, seed=s))) for s in range(4)]
+    with torch.no_grad():
+        expected = [module(x) for x in inputs]
+    with torch.inference_mode():
+        assert all(torch.equal(module(x), e) for x, e in zip(inputs, expected))
+    with torch.no_grad():  # buffers made in inference mode must not leak out of it
+        assert all(torch.equal(module(x), e) for x, e in zip(inputs, expected))
+
+    def run(i: int) -> bool:
+        with torch.no_grad():
+            return all(torch.equal(module(inputs[i % 4]), expected[i % 4]) for _ in range(5))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # one work buffer per thread
+        assert all(pool.map(run, range(8)))
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_accelerator_code_path_shapes_on_the_meta_device(preset):
+    # The non-CPU branch (one dense mel product, plain top-k, no work buffers)
+    # cannot run without a GPU; the meta device checks its shapes and dtypes.
+    module = MFCCModule.from_transformer(PRESETS[preset]()).to("meta")
+    x = torch.empty(3, module.n_samples, device="meta")
+    out = module(x)
+    assert out.shape == (3, module.n_frames, module.dct_basis.shape[1])
+    assert out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_row_groups_of_the_amplitude_scale_are_invisible(preset, monkeypatch):
+    import skser.features._torch_frontend as frontend
+
+    mfcc = PRESETS[preset]()
+    X = _signals(mfcc.sr, [1.2, mfcc.duration, 5.0, 0.3], seed=7)
+    module = MFCCModule.from_transformer(mfcc)
+    expected = module.transform(X)
+    monkeypatch.setattr(frontend, "_CPU_CHUNK_SAMPLES", 1000)  # one row per group and chunk
+    np.testing.assert_allclose(module.transform(X), expected, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(expected, mfcc.fit_transform(X), rtol=0, atol=ATOL[preset])
