@@ -63,6 +63,10 @@ Usage::
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --latency-ab \\
         --models lightsernet timnet --rounds 7 --repeats 50
 
+    # epoch time of this checkout against an older one (git worktree), 1 and 2 threads
+    SKSER_DATA=../shared/data OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py \\
+        --train-ab ../skser-old --models lightsernet timnet --rounds 3 --epochs 2
+
     # epoch time with n_threads=1 against n_threads=2, interleaved rounds
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --threads-ab 1 2 \\
         --models lightsernet timnet --rounds 2 --epochs 2
@@ -664,6 +668,135 @@ def threads_markdown(results: list[dict], rounds: int, epochs: int) -> str:
     return "\n".join(lines)
 
 
+# -- training epoch, old checkout against this one, interleaved A/B ----------------
+
+#: How --train-ab trains each model: the calls of the side-by-side Keras comparison
+#: in peers-measured.md (Light-SERNet with the paper's focal loss; TIM-Net as is).
+TRAIN_AB_KWARGS = {
+    "lightsernet": {"lr": 1e-4, "loss": "focal", "focal_gamma": 2.0, "batch_size": 32},
+    "timnet": {"batch_size": 64},
+}
+TRAIN_AB_SHAPES = {"lightsernet": (535, 184, 40), "timnet": (1440, 215, 39)}
+
+
+def _train_ab_features(name: str, cache: Path) -> tuple[Path, str]:
+    """Training features of ``name`` saved as ``.npy`` (real corpus under $SKSER_DATA, else random)."""
+    x_path, y_path = cache / f"{name}_X.npy", cache / f"{name}_y.npy"
+    spec = _specs()[name]
+    data = _corpus(spec.corpus, _front_sr(spec.make_train_front()))
+    if data is not None:
+        waves, y = data
+        X = _features(spec.make_train_front(), waves)
+        what = f"{spec.corpus} ({len(waves)} clips), {spec.notes}"
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal(TRAIN_AB_SHAPES[name]).astype(np.float32)
+        y = np.array(["c%d" % (i % 7) for i in range(len(X))], dtype=object)
+        what = f"random features {TRAIN_AB_SHAPES[name]} ($SKSER_DATA not set)"
+    np.save(x_path, X)
+    np.save(y_path, np.asarray(y).astype(str))
+    return x_path, what
+
+
+def train_worker(name: str, x_path: Path, n_threads: int, epochs: int) -> dict:
+    """One fit in this process (the skser on ``sys.path``): per-epoch wall and CPU seconds."""
+    import skser
+    from skser import models
+
+    X = np.load(x_path, mmap_mode="r")
+    y = np.load(str(x_path).replace("_X.npy", "_y.npy"))
+    cls = {"lightsernet": models.LightSERNet, "timnet": models.TIMNet}[name]
+    t0 = time.perf_counter()
+    model = cls(max_epochs=1 + epochs, random_state=0, device="cpu", verbose=0,
+                n_threads=n_threads, callbacks=[("cpu_time", EpochCPUTime())],
+                **TRAIN_AB_KWARGS[name]).fit(np.asarray(X), y)
+    return {"skser": skser.__file__, "fit_s": time.perf_counter() - t0,
+            "epoch_s": _epoch_times(model)[1:], "epoch_cpu_s": _epoch_times(model, "cpu_dur")[1:]}
+
+
+def train_ab(names: list[str], old: Path, rounds: int, epochs: int,
+             threads: tuple[int, ...]) -> list[dict]:
+    """Epoch time of this checkout (new) against ``old``, interleaved rounds, fresh processes.
+
+    Each round runs one fit per variant and thread count, each in its own
+    Python process with ``PYTHONPATH`` at that checkout (order of the variants
+    alternating between rounds), for ``1 + epochs`` epochs on the same saved
+    features; a fit's figure is the median of skorch's per-epoch ``dur`` after
+    the warm-up epoch (and of the process CPU time per epoch). Reported: the
+    median over rounds, and the median of the per-round ratios new / old.
+    """
+    import subprocess
+    import tempfile
+
+    checkouts = {"new": Path(__file__).resolve().parents[1], "old": old.resolve()}
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            x_path, what = _train_ab_features(name, Path(tmp))
+            per: dict = {(v, n): {"wall": [], "cpu": []} for v in checkouts for n in threads}
+            for i in range(rounds):
+                for n in threads:
+                    for v in (["new", "old"] if i % 2 == 0 else ["old", "new"]):
+                        env = {**os.environ, "PYTHONPATH": str(checkouts[v]),
+                               "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n)}
+                        out = subprocess.run(
+                            [sys.executable, __file__, "--train-worker", name, str(x_path),
+                             str(n), str(epochs)],
+                            env=env, check=True, capture_output=True, text=True).stdout
+                        r = json.loads(out.strip().splitlines()[-1])
+                        assert Path(r["skser"]).resolve().is_relative_to(checkouts[v]), r["skser"]
+                        per[v, n]["wall"].append(statistics.median(r["epoch_s"]))
+                        per[v, n]["cpu"].append(statistics.median(r["epoch_cpu_s"]))
+                        print(f"[{name}] round {i} {v} n_threads={n}: "
+                              f"{per[v, n]['wall'][-1]:.2f} s", file=sys.stderr)
+            res = {"model": name, "data": what, "rounds": rounds, "epochs": epochs,
+                   "batch_size": TRAIN_AB_KWARGS[name]["batch_size"],
+                   "load_end": os.getloadavg(), "threads": {}}
+            for n in threads:
+                new, old_ = per["new", n], per["old", n]
+                res["threads"][n] = {
+                    "new_s": statistics.median(new["wall"]), "old_s": statistics.median(old_["wall"]),
+                    "new_cpu_s": statistics.median(new["cpu"]),
+                    "old_cpu_s": statistics.median(old_["cpu"]),
+                    "ratio": statistics.median(a / b for a, b in zip(new["wall"], old_["wall"])),
+                    "cpu_ratio": statistics.median(a / b for a, b in zip(new["cpu"], old_["cpu"])),
+                }
+            print(f"[{name}] {res}", file=sys.stderr)
+            results.append(res)
+    return results
+
+
+def train_ab_markdown(results: list[dict], old: Path) -> str:
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    r0 = results[0] if results else {"rounds": 0, "epochs": 0}
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average at "
+        f"the end {load}) on {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPU cores, torch {torch.__version__}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; old = `{old.name}`; "
+        f"{r0['rounds']} interleaved rounds, each one fit of 1 + {r0['epochs']} epochs per "
+        "variant and thread count in a fresh process; median over rounds of the median "
+        "epoch after the warm-up epoch, wall s (CPU s in brackets); ratio = median of the "
+        "per-round ratios new / old.",
+        "",
+        "| model | training data, batch | n_threads | new s | old s | new / old "
+        "| Keras s (2 threads, peers-measured.md) | new / Keras |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        keras = KERAS_BARS.get(r["model"], {}).get("epoch_s")
+        for n, t in r["threads"].items():
+            k = keras if int(n) == 2 else None
+            lines.append(
+                f"| {r['model']} | {r['data']}, {r['batch_size']} | {n} "
+                f"| {_fmt(t['new_s'])} ({_fmt(t['new_cpu_s'])}) "
+                f"| {_fmt(t['old_s'])} ({_fmt(t['old_cpu_s'])}) "
+                f"| {_fmt(t['ratio'])} ({_fmt(t['cpu_ratio'])}) | {_fmt(k)} "
+                f"| {_fmt(t['new_s'] / k) if k else 'n/a'} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["lightsernet", "timnet", "cnn1d",
@@ -684,11 +817,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads-ab", type=int, nargs="+", default=None, metavar="N",
                         help="only the epoch-time table for these n_threads values "
                              "(e.g. 1 2), in interleaved rounds")
+    parser.add_argument("--train-ab", type=Path, default=None, metavar="OLD_CHECKOUT",
+                        help="only the epoch-time table of this checkout against OLD_CHECKOUT "
+                             "(e.g. a git worktree of an older commit), interleaved rounds, "
+                             "for each --ab-threads value")
+    parser.add_argument("--ab-threads", type=int, nargs="+", default=[1, 2], metavar="N",
+                        help="n_threads values of --train-ab (default 1 2)")
+    parser.add_argument("--train-worker", nargs=4, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=7,
                         help="interleaved A/B rounds of --latency-ab (default 7)")
     parser.add_argument("--out", type=Path, default=None,
                         help="write results: .json (raw) or .md (table)")
     args = parser.parse_args(argv)
+    if args.train_worker:
+        name, x_path, n_threads, epochs = args.train_worker
+        print(json.dumps(train_worker(name, Path(x_path), int(n_threads), int(epochs))))
+        return 0
+    if args.train_ab is not None:
+        table = train_ab_markdown(
+            train_ab(args.models, args.train_ab, args.rounds, args.epochs,
+                     tuple(args.ab_threads)), args.train_ab)
+        print(table)
+        if args.out is not None:
+            args.out.write_text(table + "\n")
+        return 0
     if args.threads_ab:
         table = threads_markdown(
             threads_ab(args.models, args.rounds, args.epochs, tuple(args.threads_ab)),

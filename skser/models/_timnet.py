@@ -22,6 +22,10 @@ from ._weight_cache import CachedInferenceWeights
 
 __all__ = ["TIMNet", "TIMNetModule"]
 
+# False trains through the time-major path (_forward_directions) as before:
+# only for A/B benchmarks and equality tests.
+_CHANNELS_FIRST_TRAINING = True
+
 
 def _causal_columns(x: torch.Tensor, kernel_size: int, dilation: int) -> torch.Tensor:
     """The ``kernel_size`` causally shifted copies of time-major ``x``, side by side.
@@ -103,6 +107,59 @@ class _TemporalAwareBlock(nn.Module):
         return x * torch.sigmoid(h)
 
 
+def _causal_conv_channels_first(conv: _CausalConv1d, h: torch.Tensor) -> torch.Tensor:
+    """The causal convolution on channels-first ``h`` (C_in, batch, time) -> (C_out, batch, time).
+
+    One matrix product ``W (C_out, k * C_in) @ columns (k * C_in, batch * time)``:
+    with the long batch-time axis last, the product and its two backward
+    products run about a quarter faster on CPU than the time-major ones for
+    TIM-Net's 39 channels.
+    """
+    c_in, batch, n_frames = h.shape
+    k, dilation = conv.kernel_size[0], conv.dilation[0]
+    taps = []
+    for j in range(k):  # tap j holds frame t - (k - 1 - j) * dilation, zero before the start
+        shift = (k - 1 - j) * dilation
+        taps.append(F.pad(h, (shift, 0))[..., :n_frames] if shift else h)
+    cols = torch.cat(taps).view(k * c_in, batch * n_frames)
+    weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, k * c_in)
+    return torch.addmm(conv.bias[:, None], weight, cols).view(-1, batch, n_frames)
+
+
+def _spatial_dropout_channels_first(h: torch.Tensor, p: float) -> torch.Tensor:
+    """:class:`torch.nn.Dropout1d` of the time-major path, on channels-first ``h`` (C, batch, time).
+
+    The noise is drawn exactly as ``Dropout1d`` draws it for a (batch, C, time)
+    input (one (batch, C, 1) Bernoulli tensor, scaled by ``1 / (1 - p)``), so
+    both paths drop the same channels from the same generator state.
+    """
+    if p == 0:
+        return h
+    if p == 1:
+        return h * torch.zeros((), dtype=h.dtype, device=h.device)
+    c, batch, _ = h.shape
+    noise = torch.empty((batch, c, 1), dtype=h.dtype, device=h.device).bernoulli_(1 - p)
+    return h * noise.div_(1 - p).permute(1, 0, 2)
+
+
+def _tab_channels_first(
+    tab: _TemporalAwareBlock, x: torch.Tensor, mask: torch.Tensor | None
+) -> torch.Tensor:
+    """:meth:`_TemporalAwareBlock.forward` in training mode on channels-first ``x`` (C, batch, time).
+
+    ``mask`` (batch * time,), True on real frames, or None: batch-norm
+    statistics over real frames only, the batch norm seeing its input as
+    ``(1, C, batch * time)``.
+    """
+    c, batch, n_frames = x.shape
+    h = x
+    for conv, bn in ((tab.conv1, tab.bn1), (tab.conv2, tab.bn2)):
+        h = _causal_conv_channels_first(conv, h)
+        h = bn(h.view(1, c, batch * n_frames), mask).view(c, batch, n_frames)
+        h = _spatial_dropout_channels_first(F.relu(h), tab.drop.p)
+    return x * torch.sigmoid(h)
+
+
 class TIMNetModule(CachedInferenceWeights, nn.Module):
     """The TIM-Net network (``Code/TIMNET.py``), length-aware.
 
@@ -176,7 +233,9 @@ class TIMNetModule(CachedInferenceWeights, nn.Module):
 
         In eval mode without autograd (``torch.no_grad`` / ``torch.inference_mode``,
         as in ``predict``) both directions run as one network
-        (:meth:`_forward_merged`, the same numbers to float rounding).
+        (:meth:`_forward_merged`, the same numbers to float rounding); in
+        training mode the network runs channels-first
+        (:meth:`_forward_channels_first`, likewise).
 
         Parameters
         ----------
@@ -187,9 +246,38 @@ class TIMNetModule(CachedInferenceWeights, nn.Module):
         -------
         logits : torch.Tensor of shape (batch, n_classes)
         """
+        if self.training and _CHANNELS_FIRST_TRAINING:
+            return self._forward_channels_first(x, lengths)
         if self.training or torch.is_grad_enabled():
             return self._forward_directions(x, lengths)
         return self._forward_merged(x, lengths)
+
+    def _forward_channels_first(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """Training forward on channels-first (C, batch, time) tensors.
+
+        The network of :meth:`_forward_directions`, the same parameters, the
+        same dropout draws; each causal convolution is one product with the
+        batch-time axis last (:func:`_causal_conv_channels_first`), the
+        faster layout for its forward and backward products on CPU. Same
+        numbers to float rounding (its gradients are closer to a float64
+        computation than the time-major path's batch-norm backward).
+        """
+        n_features, batch, n_frames = x.shape[2], x.shape[0], x.shape[1]
+        xr = reverse_within_lengths(x.transpose(1, 2), lengths)  # (batch, n_features, time)
+        inputs = []
+        for conv, seq in ((self.in_fwd, x.permute(2, 0, 1)), (self.in_bwd, xr.transpose(0, 1))):
+            cols = seq.reshape(n_features, batch * n_frames)
+            inputs.append(torch.addmm(conv.bias[:, None], conv.weight[..., 0], cols))
+        f, b = (u.view(-1, batch, n_frames) for u in inputs)
+        mask = None
+        if lengths is not None:
+            mask = time_mask(lengths, n_frames).reshape(-1)  # batch-norm statistics over real frames
+        z = 0.0
+        for j, (tab_f, tab_b) in enumerate(zip(self.fwd, self.bwd)):
+            f = _tab_channels_first(tab_f, f, mask)
+            b = _tab_channels_first(tab_b, b, mask)
+            z = z + self.fusion[j] * masked_mean_time((f + b).transpose(0, 1), lengths)
+        return self.classifier(z)
 
     def _forward_directions(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         """The network as written: one stack of blocks per direction (train or eval mode)."""
