@@ -1,4 +1,4 @@
-"""The training speed-ups keep the numbers: fused Adam, the retained heap."""
+"""The training speed-ups keep the numbers: fused Adam, channels-first TIM-Net."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skser.models import LightSERNet, TIMNet
-from skser.models import _base, _heap
+from skser.models import LightSERNet, TIMNet, _base
 
 
 def _data(n=24, n_frames=20, n_features=8, seed=0):
@@ -72,76 +71,6 @@ def test_fused_adam_only_for_adam_on_cpu():
     model = TIMNet()
     assert model._optimizer_kwargs("cpu")["optimizer__fused"] is True
     assert "optimizer__fused" not in model._optimizer_kwargs("cuda:0")
-
-
-class _FakeLibc:
-    def __init__(self):
-        self.calls = []
-
-    def mallopt(self, param, value):
-        self.calls.append(("mallopt", param, value))
-        return 1
-
-    def malloc_trim(self, pad):
-        self.calls.append(("malloc_trim", pad))
-        return 1
-
-
-def test_retained_heap_sets_and_releases(monkeypatch):
-    fake = _FakeLibc()
-    monkeypatch.setattr(_heap, "_LIBC", fake)
-    with _heap.retained_heap():
-        assert fake.calls == [
-            ("mallopt", _heap._M_MMAP_THRESHOLD, 32 * 1024 * 1024),
-            ("mallopt", _heap._M_TRIM_THRESHOLD, 2**31 - 1),
-        ]
-    assert fake.calls[2:] == [
-        ("mallopt", _heap._M_TRIM_THRESHOLD, 64 * 1024 * 1024),
-        ("malloc_trim", 0),
-    ]
-
-
-def test_retained_heap_releases_when_fit_raises(monkeypatch):
-    fake = _FakeLibc()
-    monkeypatch.setattr(_heap, "_LIBC", fake)
-
-    class Boom(RuntimeError):
-        pass
-
-    def explode(*args, **kwargs):
-        raise Boom
-
-    X, y = _data()
-    model = TIMNet(n_blocks=2, max_epochs=1, batch_size=8, random_state=0, device="cpu")
-    monkeypatch.setattr(torch.optim.Adam, "step", explode)
-    with pytest.raises(Boom):
-        model.fit(X, y)
-    assert fake.calls[-1] == ("malloc_trim", 0)
-    assert not hasattr(model, "net_")
-
-
-def test_retained_heap_disabled_is_a_no_op(monkeypatch):
-    fake = _FakeLibc()
-    monkeypatch.setattr(_heap, "_LIBC", fake)
-    monkeypatch.setattr(_heap, "ENABLED", False)
-    with _heap.retained_heap():
-        pass
-    assert fake.calls == []
-
-
-def test_retained_heap_does_not_change_training():
-    X, y = _data()
-
-    def make():
-        return TIMNet(n_blocks=2, max_epochs=2, batch_size=8, random_state=0, device="cpu")
-
-    p_on = _proba(make(), X, y)
-    _heap.ENABLED = False
-    try:
-        p_off = _proba(make(), X, y)
-    finally:
-        _heap.ENABLED = True
-    np.testing.assert_array_equal(p_on, p_off)
 
 
 def _timnet_grads(module, x, lengths, y, seed):

@@ -35,7 +35,6 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..exceptions import InputError, ParameterError
-from ._heap import retained_heap
 from ._losses import FocalLoss
 from ._net import (
     OPTIMIZERS,
@@ -587,8 +586,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             net.penalty_ = self._penalty()
             net.amp_ = use_amp
             try:
-                with retained_heap():
-                    net.fit(train_ds, None)
+                net.fit(train_ds, None)
             finally:
                 net.augment_generator_ = None  # not picklable state; training is over
         self.net_ = net
