@@ -59,7 +59,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _median_ms(fn, repeats: int, warmup: int = 3) -> tuple[float, float]:
-    """Median wall and process-CPU time of ``fn()`` in ms (same rule as the torch side)."""
+    """Median wall and process-CPU time of ``fn()`` in ms (the driver times skser with it too)."""
     for _ in range(warmup):
         fn()
     wall, cpu = [], []

@@ -91,7 +91,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +98,11 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "_keras_worker.py"
+sys.path.insert(0, str(HERE))
 
-EMODB_CODES = "WLEAFTN"  # must match _keras_worker.EMODB_CODES
+# The worker imports only the standard library at module level (TensorFlow inside its
+# functions), so both sides share its timing rule.
+from _keras_worker import _median_ms  # noqa: E402
 N_CLASSES = {"lightsernet": 7, "timnet": 8}
 TIMNET_SIGNAL_LENGTH = 110000
 MODELS = ("lightsernet", "timnet")
@@ -401,19 +403,6 @@ class KerasWorker:
 # -- the skser side ------------------------------------------------------------------------
 
 
-def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> tuple[float, float]:
-    """Median wall and process-CPU time of ``fn()`` in ms (same rule as the Keras worker)."""
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        c0, t0 = time.process_time(), time.perf_counter()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return 1000 * statistics.median(wall), 1000 * statistics.median(cpu)
-
-
 class SkserSide:
     """skser's estimators on the same inputs as the worker."""
 
@@ -513,7 +502,6 @@ class SkserSide:
 
 def write_inputs(workdir: Path) -> None:
     """The latency waveforms, shared by both sides."""
-    sys.path.insert(0, str(HERE))
     from bench_models import speechlike
 
     for name, sr, n in (("lightsernet", 16000, 48000), ("timnet", 22050, TIMNET_SIGNAL_LENGTH)):

@@ -36,7 +36,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from tqdm.auto import tqdm
 
+from skser.datasets import load_emodb, load_ravdess
 from skser.features import MFCC, FeatureBundle, Functionals
 from skser.metrics import macro_f1, unweighted_average_recall, weighted_accuracy
 from skser.model_selection import LeaveOneSpeakerOut
@@ -120,6 +121,23 @@ class Cell:
     def __post_init__(self) -> None:
         name = re.sub(r"[^a-z0-9]+", "_", self.system.name.lower()).strip("_")
         self.slug = f"{name}__{self.protocol.key}"
+
+
+NOT_REPORTED = "— (not reported)"
+
+
+def table_cells(protocols: Sequence[Protocol], networks: Sequence[tuple[System, str]],
+                floors: Sequence[System]) -> list[Cell]:
+    """Per protocol: every network with the paper's number (under the paper protocol only), then the floors.
+
+    ``networks`` holds ``(system, paper's number)`` pairs.
+    """
+    cells = []
+    for protocol in protocols:
+        cells += [Cell(system, protocol, paper if protocol.key == "paper" else NOT_REPORTED)
+                  for system, paper in networks]
+        cells += [Cell(floor, protocol) for floor in floors]
+    return cells
 
 
 # ------------------------------------------------------------------------ protocols
@@ -426,6 +444,18 @@ def corpus_from_bunch(name: str, copy: str, bunch: Any, quick: bool) -> Corpus:
         paths, y, groups = paths[keep], y[keep], groups[keep]
         copy += f", --quick subset of {len(keep)} files"
     return Corpus(name, copy, paths, y, groups)
+
+
+SHARED_CORPORA = {"emodb": ("emodb-2s", "EMO-DB (2 s copy)", load_emodb),
+                  "ravdess": ("ravdess", "RAVDESS speech (16 kHz copy)", load_ravdess)}
+
+
+def shared_corpus(key: str, args: argparse.Namespace) -> Corpus | None:
+    """EMO-DB (2 s copy) or RAVDESS speech from ``--data`` / ``$SKSER_DATA``; None when its folder is absent."""
+    folder, copy, loader = SHARED_CORPORA[key]
+    if args.data is None or not (Path(args.data) / folder).is_dir():
+        return None
+    return corpus_from_bunch(key, copy, loader(Path(args.data) / folder), args.quick)
 
 
 def neural_kwargs(epochs: int, device: str, seed: int) -> dict[str, Any]:

@@ -115,14 +115,9 @@ def main(argv: list[str] | None = None) -> int:
                                 label="paper: random stratified 80/20 split (5-fold; the report used one "
                                       "such split), speaker-dependent"),
                  h.leave_one_speaker_out()]
-    cells = []
-    for protocol in protocols:
-        for system in systems:
-            paper = "— (not reported)"
-            if protocol.key == "paper":
-                paper = PAPER_FUSION if "embedding" in system.name else PAPER_MFCC_ONLY
-            cells.append(h.Cell(system, protocol, paper))
-        cells += [h.Cell(f, protocol) for f in floors]
+    networks = [(system, PAPER_FUSION if "embedding" in system.name else PAPER_MFCC_ONLY)
+                for system in systems]
+    cells = h.table_cells(protocols, networks, floors)
     rows = h.run_cells(cells, corpus, args)
     h.write_table(f"fusion_{corpus.name}", f"FusionNet (four-corpus report), {copy}", rows, notes, args)
     return 0

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 
-from skser.datasets import load_emodb, load_iemocap
+from skser.datasets import load_iemocap
 from skser.features import MFCC
 from skser.models import LightSERNet
 
@@ -58,13 +58,8 @@ def cells_for(paper: dict[str, str], duration: float, floors: list[h.System]) ->
     protocols = [h.random_kfold(5, 0, stratified=True,
                                 label="paper: random stratified 5-fold (80/20, speaker-dependent)"),
                  h.leave_one_speaker_out()]
-    cells = []
-    for protocol in protocols:
-        for loss in ("cross_entropy", "focal"):
-            number = paper[loss] if protocol.key == "paper" else "— (not reported)"
-            cells.append(h.Cell(lightsernet(duration, loss), protocol, number))
-        cells += [h.Cell(f, protocol) for f in floors]
-    return cells
+    networks = [(lightsernet(duration, loss), paper[loss]) for loss in ("cross_entropy", "focal")]
+    return h.table_cells(protocols, networks, floors)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,12 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     floors, notes = h.floor_systems(args.n_jobs)
     budget = f"Paper numbers: {PAPER_NOTE}; the paper ran 300 epochs (batch 32), this run {args.epochs}."
     notes = [h.PROTOCOL_NOTE, budget, *notes]
-    if args.data is None or not (Path(args.data) / "emodb-2s").is_dir():
+    corpus = h.shared_corpus("emodb", args)
+    if corpus is None:
         print("EMO-DB (2 s copy) not found: pass --data or set SKSER_DATA to the folder "
               "holding emodb-2s/.", file=sys.stderr)
         return 2
-    corpus = h.corpus_from_bunch("emodb", "EMO-DB (2 s copy)", load_emodb(Path(args.data) / "emodb-2s"),
-                                 args.quick)
     rows = h.run_cells(cells_for(PAPER_EMODB, 3.0, floors), corpus, args)
     h.write_table("lightsernet_emodb", "Light-SERNet, EMO-DB, 3 s input (seed table 2)", rows, notes, args)
     if args.iemocap:

@@ -54,7 +54,6 @@ import _harness as h
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skser.datasets import load_emodb, load_ravdess
 from skser.features import SERNetFeatures
 from skser.models import SERNet
 
@@ -68,8 +67,6 @@ ROWS = {
     "w/o focal loss": ({"loss": "cross_entropy"}, "UAR 70.5 (Δ -1.9, MSP-Podcast)"),
     "full model, another seed": ({}, "— (not in the report)"),
 }
-CORPORA = {"emodb": ("emodb-2s", "EMO-DB (2 s copy)", load_emodb),
-           "ravdess": ("ravdess", "RAVDESS speech (16 kHz copy)", load_ravdess)}
 FRAMES_PER_SECOND = 100  # SERNetFeatures' 10 ms hop
 
 
@@ -99,7 +96,7 @@ def sernet(row: str, max_seconds: float, size: str) -> h.System:
 
 def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.split("\n\n")[0], default_epochs=100)
-    p.add_argument("--corpora", nargs="+", default=sorted(CORPORA), choices=sorted(CORPORA))
+    p.add_argument("--corpora", nargs="+", default=sorted(h.SHARED_CORPORA), choices=sorted(h.SHARED_CORPORA))
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS),
                    help="ablation rows to run (default: all)")
     p.add_argument("--max-seconds", type=float, default=3.0,
@@ -116,23 +113,18 @@ def main(argv: list[str] | None = None) -> int:
              f"reference only. SERNet size: {size}.", *notes]
     ran = 0
     for key in args.corpora:
-        folder, copy, loader = CORPORA[key]
-        if args.data is None or not (Path(args.data) / folder).is_dir():
-            print(f"{key}: {folder}/ not found under --data / $SKSER_DATA: skipped")
+        corpus = h.shared_corpus(key, args)
+        if corpus is None:
+            print(f"{key}: {h.SHARED_CORPORA[key][0]}/ not found under --data / $SKSER_DATA: skipped")
             continue
-        corpus = h.corpus_from_bunch(key, copy, loader(Path(args.data) / folder), args.quick)
         protocols = [h.random_kfold(10, 0, stratified=True,
                                     label="paper: random stratified 10-fold (the report's random 80/10/10 "
                                           "split), speaker-dependent"),
                      h.leave_one_speaker_out()]
-        cells = []
-        for protocol in protocols:
-            for row in args.rows:
-                paper = ROWS[row][1] if protocol.key == "paper" else "— (not reported)"
-                cells.append(h.Cell(sernet(row, args.max_seconds, size), protocol, paper))
-            cells += [h.Cell(f, protocol) for f in floors]
+        networks = [(sernet(row, args.max_seconds, size), ROWS[row][1]) for row in args.rows]
+        cells = h.table_cells(protocols, networks, floors)
         rows = h.run_cells(cells, corpus, args)
-        h.write_table(f"sernet_{key}", f"SER-Net ablation (report section 4.4), {copy}", rows, notes, args)
+        h.write_table(f"sernet_{key}", f"SER-Net ablation (report section 4.4), {corpus.copy}", rows, notes, args)
         ran += 1
     if ran == 0:
         print("No corpus available: pass --data or set SKSER_DATA.", file=sys.stderr)

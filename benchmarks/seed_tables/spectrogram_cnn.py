@@ -45,13 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness as h
 from sklearn.pipeline import make_pipeline
 
-from skser.datasets import load_emodb, load_ravdess
 from skser.features import LogMel, SpectrogramImage
 from skser.models import SpectrogramCNN
 
 PAPER = "accuracy 97 / macro recall 97 (EfficientNet-B7, ImageNet, 4 corpora pooled, random split)"
-CORPORA = {"ravdess": ("ravdess", "RAVDESS speech (16 kHz copy)", load_ravdess),
-           "emodb": ("emodb-2s", "EMO-DB (2 s copy)", load_emodb)}
 QUICK_SIZE = 32  # EfficientNet's smallest input
 
 
@@ -81,7 +78,7 @@ def spectrogram_cnn(backbone: str, weights: str | None, size: int) -> h.System:
 
 def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.split("\n\n")[0], default_epochs=30)
-    p.add_argument("--corpora", nargs="+", default=sorted(CORPORA), choices=sorted(CORPORA))
+    p.add_argument("--corpora", nargs="+", default=sorted(h.SHARED_CORPORA), choices=sorted(h.SHARED_CORPORA))
     p.add_argument("--backbone", default="efficientnet-b0",
                    help="architecture trained from scratch without --weights (default efficientnet-b0)")
     p.add_argument("--weights", default=None,
@@ -100,21 +97,17 @@ def main(argv: list[str] | None = None) -> int:
                      "local save_pretrained checkpoint).")
     ran = 0
     for key in args.corpora:
-        folder, copy, loader = CORPORA[key]
-        if args.data is None or not (Path(args.data) / folder).is_dir():
-            print(f"{key}: {folder}/ not found under --data / $SKSER_DATA: skipped")
+        corpus = h.shared_corpus(key, args)
+        if corpus is None:
+            print(f"{key}: {h.SHARED_CORPORA[key][0]}/ not found under --data / $SKSER_DATA: skipped")
             continue
-        corpus = h.corpus_from_bunch(key, copy, loader(Path(args.data) / folder), args.quick)
         protocols = [h.random_kfold(5, 0, stratified=True,
                                     label="paper: random stratified 5-fold (80/20, speaker-dependent)"),
                      h.leave_one_speaker_out()]
-        cells = []
-        for protocol in protocols:
-            number = PAPER if protocol.key == "paper" else "— (not reported)"
-            cells.append(h.Cell(spectrogram_cnn(args.backbone, args.weights, size), protocol, number))
-            cells += [h.Cell(f, protocol) for f in floors]
+        cells = h.table_cells(protocols, [(spectrogram_cnn(args.backbone, args.weights, size), PAPER)],
+                              floors)
         rows = h.run_cells(cells, corpus, args)
-        h.write_table(f"spectrogram_cnn_{key}", f"Spectrogram CNN (DA221M report), {copy}", rows, notes, args)
+        h.write_table(f"spectrogram_cnn_{key}", f"Spectrogram CNN (DA221M report), {corpus.copy}", rows, notes, args)
         ran += 1
     if ran == 0:
         print("No corpus available: pass --data or set SKSER_DATA.", file=sys.stderr)

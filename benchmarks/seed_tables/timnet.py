@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 
-from skser.datasets import load_emodb, load_iemocap, load_ravdess, load_savee
+from skser.datasets import load_iemocap, load_savee
 from skser.features import MFCC
 from skser.features._mfcc import TIMNET_SIGNAL_LENGTHS
 from skser.models import TIMNet
@@ -57,12 +57,8 @@ def timnet(corpus: str) -> h.System:
 
 
 def load(corpus: str, args) -> h.Corpus | None:
-    data = Path(args.data) if args.data else None
-    if corpus == "emodb" and data and (data / "emodb-2s").is_dir():
-        return h.corpus_from_bunch("emodb", "EMO-DB (2 s copy)", load_emodb(data / "emodb-2s"), args.quick)
-    if corpus == "ravdess" and data and (data / "ravdess").is_dir():
-        return h.corpus_from_bunch("ravdess", "RAVDESS speech (16 kHz copy)", load_ravdess(data / "ravdess"),
-                                   args.quick)
+    if corpus in h.SHARED_CORPORA:
+        return h.shared_corpus(corpus, args)
     if corpus == "savee" and args.savee:
         return h.corpus_from_bunch("savee", "SAVEE", load_savee(args.savee), args.quick)
     if corpus == "iemocap" and args.iemocap:
@@ -91,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         protocols = [h.random_kfold(10, seed, stratified=False,
                                     label=f"paper: random KFold(10, seed {seed}), speaker-dependent"),
                      h.leave_one_speaker_out()]
-        cells = []
-        for protocol in protocols:
-            cells.append(h.Cell(timnet(corpus_key), protocol,
-                                paper if protocol.key == "paper" else "— (not reported)"))
-            cells += [h.Cell(f, protocol) for f in floors]
+        cells = h.table_cells(protocols, [(timnet(corpus_key), paper)], floors)
         rows = h.run_cells(cells, corpus, args)
         h.write_table(f"timnet_{corpus_key}", f"TIM-Net, {corpus.copy}", rows, notes, args)
         ran += 1
