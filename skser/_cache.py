@@ -22,12 +22,10 @@ processes or Dask workers may fill one cache at once.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -37,6 +35,7 @@ from typing import Any
 import numpy as np
 from joblib import Memory
 
+from ._atomic import atomic_path
 from ._audio import _check_readable, _describe
 from .exceptions import ParameterError
 
@@ -157,19 +156,9 @@ class FeatureCache:
         """
         path = self.entry_path(key)
         arrays = _pack(result)
-        try:
-            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_SUFFIX, dir=path.parent)
-        except FileNotFoundError:  # first entry of its sub-folder
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_SUFFIX, dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, allow_pickle=False, **arrays)
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path, prefix=_TEMP_PREFIX, suffix=_SUFFIX) as temp, open(temp, "wb") as fh:
+            np.savez(fh, allow_pickle=False, **arrays)
 
     def key(self, token: str, item: Any, row: int | None = None) -> str | None:
         """Entry key of one input row under ``token`` (see :func:`cache_token`).

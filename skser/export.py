@@ -18,6 +18,7 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
+from ._atomic import atomic_path
 from .exceptions import ParameterError
 
 __all__ = ["to_onnx"]
@@ -135,8 +136,8 @@ def to_onnx(pipeline: Any, path: str | os.PathLike) -> str:
     module, frontend = _graph_module(front, clf)
     dummy = torch.zeros(2, frontend.target_samples)
     path = os.fspath(path)
-    tmp = f"{path}.tmp"
-    try:
+    with atomic_path(path, suffix=".onnx") as tmp_path:
+        tmp = os.fspath(tmp_path)
         with torch.no_grad(), warnings.catch_warnings():
             # Shape arithmetic is traced as constants: the length is fixed by design.
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
@@ -162,10 +163,6 @@ def to_onnx(pipeline: Any, path: str | os.PathLike) -> str:
         }
         onnx.helper.set_model_props(model, metadata)
         onnx.save(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

@@ -34,7 +34,6 @@ import io
 import json
 import os
 import platform
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable
@@ -44,6 +43,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ._atomic import atomic_path
 from .exceptions import ModelFileError, ModelVersionWarning
 
 __all__ = ["save", "load", "read_manifest", "trusted_types"]
@@ -342,16 +342,10 @@ def save(estimator: Any, path: str | os.PathLike, *, trusted: list[str] | None =
         archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True))
         archive.writestr(PAYLOAD_NAME, payload)
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(buffer.getbuffer())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        out.write(buffer.getbuffer())
+        out.flush()
+        os.fsync(out.fileno())
     return path
 
 

@@ -58,6 +58,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from tqdm.auto import tqdm
 
+from skser._atomic import atomic_path
 from skser.datasets import load_emodb, load_ravdess
 from skser.features import MFCC, FeatureBundle, Functionals
 from skser.metrics import macro_f1, unweighted_average_recall, weighted_accuracy
@@ -209,9 +210,8 @@ def floor_systems(n_jobs: int | None) -> tuple[list[System], list[str]]:
 
 # ------------------------------------------------------------------------- running
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        tmp.write_text(text)
 
 
 def _features(system: System, corpus: Corpus, out: Path, n_jobs: int | None) -> Any:
@@ -231,14 +231,12 @@ def _features(system: System, corpus: Corpus, out: Path, n_jobs: int | None) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     if hasattr(X, "keys"):  # FeatureDict's FeatureBundle (FusionNet's input)
         X = FeatureBundle({k: np.asarray(v, dtype=np.float32) for k, v in X.items()})
-        tmp = named.with_name(named.stem + ".tmp.npz")
-        np.savez(tmp, **X.to_dict())
-        os.replace(tmp, named)
+        with atomic_path(named, suffix=".npz") as tmp:
+            np.savez(tmp, **X.to_dict())
         return X
     X = np.asarray(X, dtype=np.float32)
-    tmp = path.with_name(path.stem + ".tmp.npy")
-    np.save(tmp, X)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, X)
     return X
 
 

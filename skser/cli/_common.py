@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._atomic import atomic_path
+
 __all__ = [
     "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_MISSING_FILE", "EXIT_BAD_AUDIO",
     "EXIT_NOT_A_MODEL", "DEFAULT_N_JOBS", "UsageError", "CORPORA", "Corpus",
@@ -252,9 +254,5 @@ def expand_audio_paths(paths: Sequence[str | os.PathLike]) -> list[Path]:
 
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
     """Call ``write(tmp)`` then rename ``tmp`` to ``path``: no half-written output."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path, suffix=path.suffix or ".part") as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
