@@ -81,6 +81,11 @@ def test_lightsernet_quick_and_resume(shared_data: Path, tmp_path: Path, capsys)
 
 @pytest.mark.shared_data
 def test_timnet_quick(shared_data: Path, tmp_path: Path):
+    from joblib import Parallel, delayed
+
+    # loky workers started before the script put its folder on sys.path (as an earlier test
+    # may leave them): the cells must still reach them
+    Parallel(n_jobs=2)(delayed(abs)(i) for i in range(2))
     script = _script("timnet")
     # RAVDESS only (EMO-DB runs in the Light-SERNet test); --n-jobs 2: the two folds of
     # each network run in two worker processes

@@ -45,6 +45,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import cloudpickle  # joblib's own pickler for loky workers (a joblib dependency)
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -63,6 +64,11 @@ from skser.datasets import load_emodb, load_ravdess
 from skser.features import MFCC, FeatureBundle, Functionals
 from skser.metrics import macro_f1, unweighted_average_recall, weighted_accuracy
 from skser.model_selection import LeaveOneSpeakerOut
+
+# Fold workers (--n-jobs) receive cells whose systems refer to this module. Scripts import
+# it as a top-level ``_harness`` from their own folder, which a reused worker process need
+# not have on sys.path, so its objects travel by value rather than by module name.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 VALIDATION_FRACTION = 0.1
 QUICK_SPEAKERS = 3
