@@ -165,15 +165,15 @@ def test_forward_without_lengths_matches_numpy_for_any_chunking(preset):
             np.testing.assert_allclose(got, expected, rtol=0, atol=ATOL[preset])
 
 
-def test_largest_is_topk_values():
-    from skser.features._torch_frontend import _largest
+def test_largest_abs_is_topk_of_abs_values():
+    from skser.features._torch_frontend import _largest_abs
 
     rng = np.random.default_rng(0)
-    for n, k in [(48000, 49), (1000, 3), (16001, 17), (300, 299), (7, 1), (640, 10)]:
-        for values in (rng.random((3, n)), np.round(rng.random((3, n)) * 3),
-                       np.concatenate([np.zeros((2, n - n // 3)), rng.random((2, n // 3))], 1)):
+    for n, k in [(48000, 49), (1000, 3), (16001, 17), (300, 299), (7, 1), (640, 10), (66150, 67)]:
+        for values in (rng.standard_normal((3, n)), np.round(rng.standard_normal((3, n)) * 3),
+                       np.concatenate([np.zeros((2, n - n // 3)), -rng.random((2, n // 3))], 1)):
             v = torch.from_numpy(values.astype(np.float32))
-            assert torch.equal(_largest(v, k), torch.topk(v, k, dim=1).values), (n, k)
+            assert torch.equal(_largest_abs(v, k), torch.topk(v.abs(), k, dim=1).values), (n, k)
 
 
 def test_mel_blocks_are_the_dense_product():
