@@ -42,33 +42,40 @@ _CPU_CHUNK_SAMPLES = 2**20
 _MEL_BLOCK_BANDS = 16
 
 
-#: Consecutive samples per group of the two-stage top-k of :func:`_largest_abs`.
+#: Largest number of consecutive samples per group of :func:`_largest_abs`.
 _TOPK_GROUP_SAMPLES = 64
 
 
-def _largest_abs(values: torch.Tensor, k: int) -> torch.Tensor:
+def _largest_abs(values: torch.Tensor, k: int, *, absolute: bool = False) -> torch.Tensor:
     """The ``k`` largest absolute values of each row of ``values`` (batch, n), descending.
 
-    The values of ``torch.topk(values.abs(), k).values``. On the CPU, when
-    ``k`` is small, each row is cut into groups of :data:`_TOPK_GROUP_SAMPLES`
-    consecutive samples, the largest ``|value|`` of each group comes from its
-    largest and smallest values (no ``|values|`` tensor), and only the ``k`` groups with
-    the largest maxima are searched: every value outside them is at most the
-    k-th largest group maximum, so at most the k-th largest value of the kept
-    groups.
+    The values of ``torch.topk(values.abs(), k).values`` (``absolute=True``:
+    ``values`` are already non-negative). On the CPU, when ``k`` is small,
+    each row is cut into groups of up to :data:`_TOPK_GROUP_SAMPLES`
+    consecutive samples (about ``8 k`` groups or more), the largest
+    ``|value|`` of each group comes from its largest and smallest values (no
+    ``|values|`` tensor), and only the ``k`` groups with the largest maxima
+    are searched, the same way: every value outside them is at most the k-th
+    largest group maximum, so at most the k-th largest value of the kept
+    groups. A top-k over the whole row is 3x slower for a 99.9th percentile
+    of 48,000 samples.
     """
     batch, n = values.shape
-    size = _TOPK_GROUP_SAMPLES
+    size = min(_TOPK_GROUP_SAMPLES, n // (8 * k))
+    if torch.onnx.is_in_onnx_export() or values.device.type != "cpu" or size < 4:
+        return torch.topk(values if absolute else values.abs(), k, dim=1).values
     n_groups = -(-n // size)
-    if torch.onnx.is_in_onnx_export() or values.device.type != "cpu" or n_groups < 4 * k:
-        return torch.topk(values.abs(), k, dim=1).values
     if n_groups * size != n:
         values = F.pad(values, (0, n_groups * size - n))  # zeros sort last
     grid = values.view(batch, n_groups, size)
     # amax and amin: two vectorised passes, 8x faster than aminmax here.
-    keep = torch.maximum(grid.amax(dim=2), grid.amin(dim=2).neg_()).topk(k, dim=1).indices
-    kept = grid.gather(1, keep.unsqueeze(2).expand(-1, -1, size))
-    return torch.topk(kept.abs_().view(batch, -1), k, dim=1).values
+    peaks = grid.amax(dim=2) if absolute else torch.maximum(grid.amax(dim=2),
+                                                          grid.amin(dim=2).neg_())
+    keep = peaks.topk(k, dim=1, sorted=False).indices
+    rows = torch.arange(0, batch * n_groups, n_groups, device=values.device).unsqueeze(1)
+    kept = grid.reshape(batch * n_groups, size).index_select(0, (keep + rows).view(-1))
+    kept = kept.view(batch, k * size)
+    return _largest_abs(kept if absolute else kept.abs_(), k, absolute=True)
 
 
 def _mel_blocks(fb: np.ndarray) -> tuple[tuple[int, int], tuple[tuple[int, int, int, int], ...]]:
@@ -326,7 +333,38 @@ class MFCCModule(nn.Module):
             torch.div(y, scale, out=middle).clamp_(-1.0, 1.0)
         return signal
 
-    def _mel_spectrum(self, y: torch.Tensor, work: dict | None = None) -> torch.Tensor:
+    def _centred_frames_into(self, work: dict, y: torch.Tensor) -> torch.Tensor | None:
+        """Windowed frames (batch, n_frames, n_fft) of rows of the analysed
+        length, centred with zeros, in the ``"frames"`` work buffer.
+
+        The frames inside the rows come straight from ``y`` and the few that
+        overlap the centring from short zero-padded edges, so the rows are
+        not copied into a padded signal first. None when the rows are too
+        short for that split.
+        """
+        batch, n = y.shape
+        n_fft, hop, half = self.n_fft, self.hop_length, self.n_fft // 2
+        first = -(-half // hop)  # first frame that starts inside the row
+        last = (n + half - n_fft) // hop  # last frame that ends inside it
+        head = (first - 1) * hop + n_fft - half  # samples of the frames before ``first``
+        if last < first or head > n:
+            return None
+        frames = _scratch(work, "frames", (batch, self.n_frames, n_fft), y.dtype, y.device)
+        inner = y[:, first * hop - half :].unfold(1, n_fft, hop)[:, : last - first + 1]
+        torch.mul(inner, self.window, out=frames[:, first : last + 1])
+        if first > 0:
+            edge = F.pad(y[:, :head], (half, 0))
+            torch.mul(edge.unfold(1, n_fft, hop), self.window, out=frames[:, :first])
+        if last + 1 < self.n_frames:
+            start = (last + 1) * hop - half
+            stop = (self.n_frames - 1) * hop - half + n_fft
+            edge = F.pad(y[:, start:], (0, stop - n))
+            torch.mul(edge.unfold(1, n_fft, hop), self.window, out=frames[:, last + 1 :])
+        return frames
+
+    def _mel_spectrum(
+        self, y: torch.Tensor, work: dict | None = None, windowed: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Mel bands of ``|STFT|^power`` of uncentred frames, (batch, n_frames, n_mels).
 
         Eager: an FFT of the windowed frames, the power of the bins that some
@@ -336,7 +374,8 @@ class MFCCModule(nn.Module):
         :func:`torch.stft`, which exports to ONNX's STFT operator (opset 17;
         the complex form does not export), and the full dense product.
         The CPU path writes the bands into the work buffer ``"mel"`` (changed
-        in place by :meth:`_cepstra`).
+        in place by :meth:`_cepstra`); ``windowed``: its windowed frames when
+        already computed (then ``y`` is not read).
         """
         if torch.onnx.is_in_onnx_export() or not self.use_fft:
             with warnings.catch_warnings():
@@ -348,10 +387,11 @@ class MFCCModule(nn.Module):
             real, imag = spectrum[..., 0], spectrum[..., 1]
             return self._magnitude(torch.addcmul(real * real, imag, imag)) @ self.mel_basis
         lo, hi = self._bins
-        frames = y.unfold(1, self.n_fft, self.hop_length)  # (B, T, n_fft), a view
-        batch, n_frames = frames.shape[:2]
-        windowed = torch.mul(frames, self.window,
-                             out=_scratch(work, "frames", frames.shape, y.dtype, y.device))
+        if windowed is None:
+            frames = y.unfold(1, self.n_fft, self.hop_length)  # (B, T, n_fft), a view
+            windowed = torch.mul(frames, self.window,
+                                 out=_scratch(work, "frames", frames.shape, y.dtype, y.device))
+        batch, n_frames = windowed.shape[:2]
         spectrum = torch.fft.rfft(windowed)
         # Squares of the interleaved (real, imag) pairs in one contiguous pass,
         # then their sums: 2x faster than addcmul on strided real/imag views.
@@ -426,6 +466,10 @@ class MFCCModule(nn.Module):
         if work is not None and self.preemphasis is None and (
             not self.center or self.pad_mode == "constant"
         ):
+            if self.use_fft and scale is None and self.center and y.shape[1] == self.n_samples:
+                windowed = self._centred_frames_into(work, y)
+                if windowed is not None:
+                    return self._mel_spectrum(y, work, windowed)
             y = self._padded_into(work, y, scale)
         else:
             if scale is not None:
