@@ -250,3 +250,43 @@ def test_row_groups_of_the_amplitude_scale_are_invisible(preset, monkeypatch):
     monkeypatch.setattr(frontend, "_CPU_CHUNK_SAMPLES", 1000)  # one row per group and chunk
     np.testing.assert_allclose(module.transform(X), expected, rtol=0, atol=1e-5)
     np.testing.assert_allclose(expected, mfcc.fit_transform(X), rtol=0, atol=ATOL[preset])
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(n_fft=1024, hop_length=300)])
+@pytest.mark.parametrize("batch", [1, 3, 5])
+def test_centred_frames_without_a_padded_copy_equal_the_padded_frames(overrides, batch):
+    # TIM-Net's centring: interior frames from the rows, edge frames zero-padded.
+    mfcc = MFCC.timnet(duration=1.0, **overrides)
+    module = MFCCModule.from_transformer(mfcc)
+    y = torch.from_numpy(np.stack(_signals(mfcc.sr, [1.0] * batch, seed=batch)))
+    assert y.shape[1] == module.n_samples
+    half = module.n_fft // 2
+    expected = torch.nn.functional.pad(y, (half, half)).unfold(
+        1, module.n_fft, module.hop_length) * module.window
+    got = module._centred_frames_into({}, y)
+    assert got.shape == expected.shape == (batch, module.n_frames, module.n_fft)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_rows_too_short_for_the_centred_frame_split_fall_back():
+    mfcc = MFCC(sr=16000, n_fft=2048, hop_length=512, duration=0.1, n_mfcc=13)
+    module = MFCCModule.from_transformer(mfcc)
+    X = _signals(16000, [0.1, 0.1, 0.1], seed=8)
+    assert module._centred_frames_into({}, torch.from_numpy(np.stack(X))) is None
+    np.testing.assert_allclose(module.transform(np.stack(X)), mfcc.fit_transform(X),
+                               rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_transform_of_a_float32_array_equals_transform_of_its_rows(preset):
+    # An array of the analysed length goes to torch without a stacked copy.
+    mfcc = PRESETS[preset]()
+    module = MFCCModule.from_transformer(mfcc)
+    X = np.stack(_signals(mfcc.sr, [mfcc.duration] * 5, seed=9))
+    assert X.dtype == np.float32 and X.shape[1] == module.n_samples
+    for batch_size in (1, 2, 64):
+        np.testing.assert_array_equal(module.transform(X, batch_size=batch_size),
+                                      module.transform(list(X), batch_size=batch_size))
+    np.testing.assert_array_equal(module.transform(X[:1]), module.transform(list(X[:1])))
+    np.testing.assert_allclose(module.transform(X), mfcc.fit_transform(list(X)),
+                               rtol=0, atol=ATOL[preset])
