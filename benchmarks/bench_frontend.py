@@ -30,9 +30,13 @@ Protocol
 * Parity: largest absolute difference between numpy and torch on the batch.
 * ``--stages``: where the time goes at batch 32: the FFT alone in each path
   (numpy path: ``scipy.fft.rfft`` of the windowed strided frames, per clip, as
-  ``stft_magnitude`` computes it; torch: ``torch.fft.rfft`` of the windowed
-  frames of the module's chunks) against the whole path. numpy total / torch
-  FFT is the speed-up torch would reach if everything but its FFT were free.
+  ``stft_magnitude`` computes it; torch: the window product and
+  ``torch.fft.rfft`` of the frames of the module's chunks, as the module
+  computes them) against the whole path. numpy total / torch FFT is the
+  speed-up torch would reach if everything but its FFT were free. Then the
+  torch path's operators by self CPU time (``torch.profiler`` over
+  ``--rounds`` forward calls, ms per call and share of the profiled total;
+  the profiler adds a few microseconds per operator).
 
 ``--previous FILE`` adds the forward CPU time of an older version of the
 module (e.g. ``git show <commit>:skser/features/_torch_frontend.py >
@@ -233,6 +237,7 @@ def bench_stages(args, batch: int = 32) -> None:
     print(f"| preset (batch {batch}) | numpy path CPU ms | its FFT (scipy.fft) ms | torch path CPU ms "
           "| its FFT (torch.fft, MKL) ms | numpy path / torch FFT |")
     print("|---|---|---|---|---|---|")
+    profiles = {}
     for name, make in PRESETS.items():
         mfcc = make()
         X = (real_batch(args.data, mfcc.sr) if args.data else generated_batch(mfcc.sr))[:batch]
@@ -245,8 +250,7 @@ def bench_stages(args, batch: int = 32) -> None:
         chunk = module._rows_per_chunk()
         padded = torch.nn.functional.pad(tensor, (pad, pad))
         chunks = [padded[i : i + chunk] for i in range(0, batch, chunk)]
-        spectrum = torch.empty(min(chunk, batch), module.n_frames, 1 + mfcc.n_fft // 2,
-                               dtype=torch.complex64)
+        buffer = torch.empty(min(chunk, batch), module.n_frames, mfcc.n_fft)
 
         def numpy_fft():
             for y in signals:
@@ -255,8 +259,9 @@ def bench_stages(args, batch: int = 32) -> None:
 
         def torch_fft():
             for c in chunks:
-                frames = c.unfold(1, mfcc.n_fft, mfcc.hop_length) * module.window
-                torch.fft.rfft(frames, out=spectrum[: c.shape[0]])
+                frames = torch.mul(c.unfold(1, mfcc.n_fft, mfcc.hop_length), module.window,
+                                   out=buffer[: c.shape[0]])
+                torch.fft.rfft(frames)
 
         def forward():
             with torch.no_grad():
@@ -267,6 +272,28 @@ def bench_stages(args, batch: int = 32) -> None:
              "torch": forward, "torch_fft": torch_fft}, args.rounds).items()}
         print(f"| {name} | {med['numpy']:.1f} | {med['numpy_fft']:.1f} | {med['torch']:.1f} | "
               f"{med['torch_fft']:.1f} | {med['numpy'] / med['torch_fft']:.2f} |")
+        profiles[name] = profile_forward(module, tensor, args.rounds)
+    for name, ops in profiles.items():
+        print()
+        print(f"| {name} (batch {batch}): torch operator | ms per call | share |")
+        print("|---|---|---|")
+        total = sum(ms for _, ms in ops)
+        for op, ms in ops[:12]:
+            print(f"| {op} | {ms:.2f} | {ms / total:.0%} |")
+        print(f"| (all) | {total:.2f} | 100% |")
+
+
+def profile_forward(module, tensor, rounds: int) -> list[tuple[str, float]]:
+    """Self CPU ms per forward call of each torch operator, largest first."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.no_grad():
+        module(tensor)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(rounds):
+                module(tensor)
+    ops = [(e.key, e.self_cpu_time_total / 1e3 / rounds) for e in prof.key_averages()]
+    return sorted(ops, key=lambda item: -item[1])
 
 
 def bench_onnx(args) -> None:
