@@ -42,6 +42,10 @@ _CPU_CHUNK_SAMPLES = 2**20
 _MEL_BLOCK_BANDS = 16
 
 
+#: Smallest |X|^2 passed to the square root of the magnitude (see
+#: :meth:`MFCCModule._magnitude`).
+_POWER_FLOOR = 1e-30
+
 #: Largest number of consecutive samples per group of :func:`_largest_abs`.
 _TOPK_GROUP_SAMPLES = 64
 
@@ -411,11 +415,18 @@ class MFCCModule(nn.Module):
         return mel.view(batch, n_frames, n_mels)
 
     def _magnitude(self, power: torch.Tensor) -> torch.Tensor:
-        """``|X|^self.power`` from a freshly computed ``|X|^2`` (modified in place)."""
-        if self.power == 1.0:
-            return power.sqrt_()
+        """``|X|^self.power`` from a freshly computed ``|X|^2`` (modified in place).
+
+        Powers below :data:`_POWER_FLOOR` are raised to it first: torch's
+        vectorised square root takes twice as long on arrays holding exact
+        zeros (the silent frames of zero-padded clips), and a magnitude of
+        1e-15 instead of 0 is far below every preset's log offset or floor.
+        """
         if self.power == 2.0:
             return power
+        power = power.clamp_(min=_POWER_FLOOR)
+        if self.power == 1.0:
+            return power.sqrt_()
         return power.pow_(self.power / 2.0)
 
     def _rows_per_chunk(self) -> int:
