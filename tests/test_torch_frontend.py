@@ -290,3 +290,19 @@ def test_transform_of_a_float32_array_equals_transform_of_its_rows(preset):
     np.testing.assert_array_equal(module.transform(X[:1]), module.transform(list(X[:1])))
     np.testing.assert_allclose(module.transform(X), mfcc.fit_transform(list(X)),
                                rtol=0, atol=ATOL[preset])
+
+
+def test_cached_filterbank_blocks_follow_the_filterbank():
+    mfcc = MFCC.light_sernet(duration=0.5)
+    module = MFCCModule.from_transformer(mfcc)
+    x = torch.from_numpy(np.stack(_signals(16000, [0.5] * 3, seed=10)))
+    with torch.no_grad():
+        expected = module(x)
+        state = {k: v.clone() for k, v in module.state_dict().items()}
+        module.mel_basis.mul_(2.0)  # in place: the cached blocks must be rebuilt
+        doubled = module(x)
+        assert not torch.allclose(doubled, expected)
+        module.load_state_dict(state)
+        torch.testing.assert_close(module(x), expected, rtol=0, atol=0)
+        module.to(torch.float64).to(torch.float32)  # replaced buffers
+        torch.testing.assert_close(module(x), expected, rtol=0, atol=0)
