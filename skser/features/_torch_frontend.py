@@ -33,10 +33,12 @@ __all__ = ["MFCCModule"]
 
 _TORCH_PAD_MODES = {"constant": "constant", "edge": "replicate", "reflect": "reflect"}
 
-#: Framed samples (rows x frames x n_fft) analysed at once on the CPU: a few
-#: MB of frames, spectrum and power per chunk (rows are independent), so that
-#: the per-thread work buffers stay small whatever the batch size.
-_CPU_CHUNK_SAMPLES = 2**20
+#: Framed samples (rows x frames x n_fft) analysed at once on the CPU: about
+#: 2.3 MB of frames per chunk (rows are independent), so that the per-thread
+#: work buffers stay small whatever the batch size. 3 s clips: 3 rows of
+#: Light-SERNet, 2 of TIM-Net; 4-5 rows were slower when other jobs shared the
+#: L3 cache, 1 row slower from per-operator overhead.
+_CPU_CHUNK_SAMPLES = 2**19 + 2**16
 
 #: Consecutive mel bands multiplied as one dense block on the CPU.
 _MEL_BLOCK_BANDS = 16
@@ -126,7 +128,7 @@ def _workspace(y: torch.Tensor) -> dict | None:
     Fresh multi-megabyte tensors for every chunk and call cost page faults
     (glibc hands freed memory back to the system) that can take more CPU time
     than the FFT itself, so the CPU path writes its samples, frames, power and
-    mel bands into buffers kept per thread (about 10 MB for 3 s Light-SERNet
+    mel bands into buffers kept per thread (about 4 MB for 3 s Light-SERNet
     clips: sized by :data:`_CPU_CHUNK_SAMPLES` or one row, whatever the batch
     size; reused by every module on that thread; thread-local so concurrent
     calls cannot share them). The spectrum is the exception: ``torch.fft.rfft``
