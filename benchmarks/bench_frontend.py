@@ -42,6 +42,10 @@ Protocol
 module (e.g. ``git show <commit>:skser/features/_torch_frontend.py >
 /tmp/previous.py``), interleaved with this one, batch 32.
 
+``--chunk-rows N ...`` adds the forward CPU time at batch 32 with
+``module.cpu_rows_per_chunk`` set to each N (rows analysed at once on the CPU;
+"default" is the module's own choice), interleaved.
+
 ``--onnx`` (needs ``--data``, ``onnx`` and ``onnxruntime``) adds the exported
 graph: ``make_pipeline(MFCC.light_sernet(duration=3.0), LightSERNet())`` and
 ``make_pipeline(MFCC.timnet(duration=3.0), TIMNet())`` trained for 1 epoch on
@@ -147,6 +151,8 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true", help="also time the FFTs alone")
     parser.add_argument("--previous", type=Path, default=None,
                         help="an older skser/features/_torch_frontend.py to compare with")
+    parser.add_argument("--chunk-rows", type=int, nargs="+", default=None,
+                        help="also time the forward with these rows per CPU chunk")
     parser.add_argument("--onnx", action="store_true", help="also benchmark to_onnx graphs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -199,6 +205,8 @@ def main() -> None:
         bench_stages(args)
     if args.previous:
         bench_previous(args)
+    if args.chunk_rows:
+        bench_chunk_rows(args)
     if args.onnx:
         bench_onnx(args)
 
@@ -229,6 +237,28 @@ def bench_previous(args, batch: int = 32) -> None:
             diff = float((old(tensor) - new(tensor)).abs().max())
         print(f"| {preset} | {med['old']:.1f} | {med['new']:.1f} | {med['old'] / med['new']:.2f} "
               f"| {diff:.1e} |")
+
+
+def bench_chunk_rows(args, batch: int = 32) -> None:
+    """Forward CPU ms with each number of rows per CPU chunk, interleaved."""
+    print()
+    print(f"| preset (batch {batch}) | rows per chunk | fwd CPU ms | vs default |")
+    print("|---|---|---|---|")
+    for preset, make in PRESETS.items():
+        mfcc = make()
+        X = (real_batch(args.data, mfcc.sr) if args.data else generated_batch(mfcc.sr))[:batch]
+        tensor = torch.from_numpy(X)
+        modules = {"default": MFCCModule.from_transformer(mfcc)}
+        for rows in args.chunk_rows:
+            modules[str(rows)] = MFCCModule.from_transformer(mfcc)
+            modules[str(rows)].cpu_rows_per_chunk = rows
+        with torch.no_grad():
+            med = {k: v[0] * 1e3 for k, v in interleaved(
+                {k: (lambda m=m: m(tensor)) for k, m in modules.items()}, args.rounds).items()}
+        default_rows = modules["default"]._rows_per_chunk()
+        for key, ms in med.items():
+            label = f"default ({default_rows})" if key == "default" else key
+            print(f"| {preset} | {label} | {ms:.1f} | {med['default'] / ms:.2f} |")
 
 
 def bench_stages(args, batch: int = 32) -> None:
