@@ -18,7 +18,7 @@ from ._masking import (
     masked_mean_time,
     time_mask,
 )
-from ._weight_cache import CachedInferenceWeights
+from ._weight_cache import CachedInferenceWeights, tracing
 
 __all__ = ["LightSERNet", "LightSERNetModule"]
 
@@ -31,11 +31,6 @@ _ONEDNN_CONV = getattr(torch.ops.aten, "mkldnn_convolution", None)
 # False restores the previous eval path (batch norm folded on every call, PyTorch's
 # own convolution dispatch): only for A/B benchmarks and equality tests.
 _FAST_EVAL = True
-
-
-def _tracing() -> bool:
-    """True while torch.jit or the ONNX exporter traces: they need the plain operators."""
-    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 def _eval_conv2d(
@@ -174,7 +169,7 @@ class LightSERNetModule(CachedInferenceWeights, nn.Module):
         dropped by ``train()``/``eval()``, device or dtype moves and
         ``load_state_dict`` (see :class:`CachedInferenceWeights`). It is never pickled.
         """
-        if self.training or torch.is_grad_enabled() or not _FAST_EVAL or _tracing():
+        if self.training or torch.is_grad_enabled() or not _FAST_EVAL or tracing():
             return None
         return self._cached_weights(self._fold_blocks)
 
