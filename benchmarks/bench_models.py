@@ -60,8 +60,10 @@ Usage::
         --models lightsernet timnet --epochs 3 --repeats 50 --out results.json
 
     # one-thread latency only, current vs previous inference path, interleaved rounds
+    # (Light-SERNet: whole batches instead of chunks; TIM-Net: an older module file)
+    git show ce89a41~1:skser/models/_timnet.py > /tmp/timnet_previous.py
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --latency-ab \\
-        --models lightsernet timnet --rounds 7 --repeats 50
+        --models lightsernet timnet --rounds 7 --repeats 50 --previous-timnet /tmp/timnet_previous.py
 
     # epoch time of this checkout against an older one (git worktree), 1 and 2 threads
     SKSER_DATA=../shared/data OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py \\
@@ -488,24 +490,51 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
 KERAS_B32_MS = {"lightsernet": (34.5, 57.7), "timnet": (26.3, 132.5)}
 
 
-def _ab_variants(name: str) -> dict[str, Callable[[bool], None]]:
-    """Switches between the current and the previous inference path of a model.
+def _load_previous_timnet(path: Path) -> Any:
+    """An older ``skser/models/_timnet.py`` (e.g. ``git show <commit>:skser/models/_timnet.py``), imported."""
+    import importlib.util
 
-    Light-SERNet: ``_FAST_EVAL`` off restores the previous eval path (batch
-    norm folded on every call, PyTorch's own convolution dispatch). TIM-Net's
-    inference path is unchanged by this work: only the current one is timed.
+    name = "skser.models._timnet_previous"  # inside the package: its relative imports resolve
+    spec = importlib.util.spec_from_file_location(name, path)
+    previous = importlib.util.module_from_spec(spec)
+    sys.modules[name] = previous
+    spec.loader.exec_module(previous)
+    return previous
+
+
+def _ab_variants(name: str, previous_timnet: Path | None) -> Callable[[bool, Any], None] | None:
+    """Switch between the current and the previous inference path of a model, or None.
+
+    ``switch(current, module)``. Light-SERNet: the previous path runs a batch
+    whole instead of in chunks of ``_EVAL_CHUNK`` utterances. TIM-Net (with
+    ``--previous-timnet FILE``): the module's class becomes the older file's
+    ``TIMNetModule`` (same parameters and buffers, its own cached merged
+    weights), so both variants run the same weights.
     """
-    if name != "lightsernet":
-        return {}
-    from skser.models import _lightsernet
+    if name == "lightsernet":
+        from skser.models import _lightsernet
 
-    def switch(new: bool) -> None:
-        _lightsernet._FAST_EVAL = new
+        chunk = _lightsernet._EVAL_CHUNK
 
-    return {"lightsernet": switch}
+        def switch(current: bool, module: Any) -> None:
+            _lightsernet._EVAL_CHUNK = chunk if current else sys.maxsize
+
+        return switch
+    if name == "timnet" and previous_timnet is not None:
+        classes = {True: None, False: _load_previous_timnet(previous_timnet).TIMNetModule}
+
+        def switch(current: bool, module: Any) -> None:
+            if classes[True] is None:
+                classes[True] = type(module)
+            module.__class__ = classes[current]
+            module._merged = None  # each variant caches its own weight layout
+
+        return switch
+    return None
 
 
-def latency_ab(names: list[str], rounds: int, repeats: int) -> list[dict]:
+def latency_ab(names: list[str], rounds: int, repeats: int,
+               previous_timnet: Path | None = None) -> list[dict]:
     """Batch-1 and batch-32 latency, model only and end to end, one thread, A/B rounds.
 
     Each round times every figure once per variant (the order of the variants
@@ -544,7 +573,7 @@ def latency_ab(names: list[str], rounds: int, repeats: int) -> list[dict]:
                 "e2e_b32": (lambda pipe=pipe, w=waves32: pipe.predict_proba(w),
                             max(5, repeats // 5)),
             }
-            switch = _ab_variants(name).get(name)
+            switch = _ab_variants(name, previous_timnet)
             variants = ["current", "previous"] if switch else ["current"]
             per_round: dict[str, dict[str, list[float]]] = {
                 v: {k: [] for k in [*figures, *(f + "_cpu" for f in figures)]}
@@ -553,12 +582,12 @@ def latency_ab(names: list[str], rounds: int, repeats: int) -> list[dict]:
                 order = variants if i % 2 == 0 else variants[::-1]
                 for v in order:
                     if switch:
-                        switch(v == "current")
+                        switch(v == "current", model.module_)
                     for key, (fn, n) in figures.items():
                         per_round[v][key].append(_median_ms(fn, n, warmup=3))
                         per_round[v][key + "_cpu"].append(CPU_MS[-1])
             if switch:
-                switch(True)
+                switch(True, model.module_)
             res = {"model": name, "rounds": rounds, "repeats": repeats,
                    "load_end": os.getloadavg()}
             for key in per_round["current"]:
@@ -842,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the epoch-time table of this checkout against OLD_CHECKOUT "
                              "(e.g. a git worktree of an older commit), interleaved rounds, "
                              "for each --ab-threads value")
+    parser.add_argument("--previous-timnet", type=Path, default=None, metavar="FILE",
+                        help="--latency-ab: an older skser/models/_timnet.py as TIM-Net's previous path")
     parser.add_argument("--heap-ab", action="store_true",
                         help="epoch time with the retained heap (default) against "
                              "SKSER_RETAIN_HEAP=0, interleaved fits in fresh processes")
@@ -875,7 +906,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.latency_ab:
         table = latency_markdown(
-            latency_ab(args.models, args.rounds, args.repeats), args.rounds, args.repeats)
+            latency_ab(args.models, args.rounds, args.repeats, args.previous_timnet),
+            args.rounds, args.repeats)
         print(table)
         if args.out is not None:
             args.out.write_text(table + "\n")
