@@ -60,12 +60,18 @@ Usage::
         --models lightsernet timnet --epochs 3 --repeats 50 --out results.json
 
     # one-thread latency only, current vs previous inference path, interleaved rounds
+    # (Light-SERNet: whole batches instead of chunks; TIM-Net: an older module file)
+    git show ce89a41~1:skser/models/_timnet.py > /tmp/timnet_previous.py
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --latency-ab \\
-        --models lightsernet timnet --rounds 7 --repeats 50
+        --models lightsernet timnet --rounds 7 --repeats 50 --previous-timnet /tmp/timnet_previous.py
 
     # epoch time of this checkout against an older one (git worktree), 1 and 2 threads
     SKSER_DATA=../shared/data OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py \\
         --train-ab ../skser-old --models lightsernet timnet --rounds 3 --epochs 2
+
+    # epoch time with the retained heap during fit against glibc's default heap
+    SKSER_DATA=../shared/data OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py \\
+        --heap-ab --models lightsernet timnet --rounds 3 --epochs 3 --ab-threads 1
 
     # epoch time with n_threads=1 against n_threads=2, interleaved rounds
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_models.py --threads-ab 1 2 \\
@@ -83,6 +89,7 @@ import json
 import os
 import platform
 import pstats
+import resource
 import statistics
 import sys
 import time
@@ -483,24 +490,51 @@ def markdown(results: list[dict], args: argparse.Namespace) -> str:
 KERAS_B32_MS = {"lightsernet": (34.5, 57.7), "timnet": (26.3, 132.5)}
 
 
-def _ab_variants(name: str) -> dict[str, Callable[[bool], None]]:
-    """Switches between the current and the previous inference path of a model.
+def _load_previous_timnet(path: Path) -> Any:
+    """An older ``skser/models/_timnet.py`` (e.g. ``git show <commit>:skser/models/_timnet.py``), imported."""
+    import importlib.util
 
-    Light-SERNet: ``_FAST_EVAL`` off restores the previous eval path (batch
-    norm folded on every call, PyTorch's own convolution dispatch). TIM-Net's
-    inference path is unchanged by this work: only the current one is timed.
+    name = "skser.models._timnet_previous"  # inside the package: its relative imports resolve
+    spec = importlib.util.spec_from_file_location(name, path)
+    previous = importlib.util.module_from_spec(spec)
+    sys.modules[name] = previous
+    spec.loader.exec_module(previous)
+    return previous
+
+
+def _ab_variants(name: str, previous_timnet: Path | None) -> Callable[[bool, Any], None] | None:
+    """Switch between the current and the previous inference path of a model, or None.
+
+    ``switch(current, module)``. Light-SERNet: the previous path runs a batch
+    whole instead of in chunks of ``_EVAL_CHUNK`` utterances. TIM-Net (with
+    ``--previous-timnet FILE``): the module's class becomes the older file's
+    ``TIMNetModule`` (same parameters and buffers, its own cached merged
+    weights), so both variants run the same weights.
     """
-    if name != "lightsernet":
-        return {}
-    from skser.models import _lightsernet
+    if name == "lightsernet":
+        from skser.models import _lightsernet
 
-    def switch(new: bool) -> None:
-        _lightsernet._FAST_EVAL = new
+        chunk = _lightsernet._EVAL_CHUNK
 
-    return {"lightsernet": switch}
+        def switch(current: bool, module: Any) -> None:
+            _lightsernet._EVAL_CHUNK = chunk if current else sys.maxsize
+
+        return switch
+    if name == "timnet" and previous_timnet is not None:
+        classes = {True: None, False: _load_previous_timnet(previous_timnet).TIMNetModule}
+
+        def switch(current: bool, module: Any) -> None:
+            if classes[True] is None:
+                classes[True] = type(module)
+            module.__class__ = classes[current]
+            module._merged = None  # each variant caches its own weight layout
+
+        return switch
+    return None
 
 
-def latency_ab(names: list[str], rounds: int, repeats: int) -> list[dict]:
+def latency_ab(names: list[str], rounds: int, repeats: int,
+               previous_timnet: Path | None = None) -> list[dict]:
     """Batch-1 and batch-32 latency, model only and end to end, one thread, A/B rounds.
 
     Each round times every figure once per variant (the order of the variants
@@ -539,7 +573,7 @@ def latency_ab(names: list[str], rounds: int, repeats: int) -> list[dict]:
                 "e2e_b32": (lambda pipe=pipe, w=waves32: pipe.predict_proba(w),
                             max(5, repeats // 5)),
             }
-            switch = _ab_variants(name).get(name)
+            switch = _ab_variants(name, previous_timnet)
             variants = ["current", "previous"] if switch else ["current"]
             per_round: dict[str, dict[str, list[float]]] = {
                 v: {k: [] for k in [*figures, *(f + "_cpu" for f in figures)]}
@@ -548,12 +582,12 @@ def latency_ab(names: list[str], rounds: int, repeats: int) -> list[dict]:
                 order = variants if i % 2 == 0 else variants[::-1]
                 for v in order:
                     if switch:
-                        switch(v == "current")
+                        switch(v == "current", model.module_)
                     for key, (fn, n) in figures.items():
                         per_round[v][key].append(_median_ms(fn, n, warmup=3))
                         per_round[v][key + "_cpu"].append(CPU_MS[-1])
             if switch:
-                switch(True)
+                switch(True, model.module_)
             res = {"model": name, "rounds": rounds, "repeats": repeats,
                    "load_end": os.getloadavg()}
             for key in per_round["current"]:
@@ -707,14 +741,17 @@ def train_worker(name: str, x_path: Path, n_threads: int, epochs: int) -> dict:
     y = np.load(str(x_path).replace("_X.npy", "_y.npy"))
     cls = {"lightsernet": models.LightSERNet, "timnet": models.TIMNet}[name]
     t0 = time.perf_counter()
+    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     model = cls(max_epochs=1 + epochs, random_state=0, device="cpu", verbose=0,
                 n_threads=n_threads, callbacks=[("cpu_time", EpochCPUTime())],
                 **TRAIN_AB_KWARGS[name]).fit(np.asarray(X), y)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0
     return {"skser": skser.__file__, "fit_s": time.perf_counter() - t0,
-            "epoch_s": _epoch_times(model)[1:], "epoch_cpu_s": _epoch_times(model, "cpu_dur")[1:]}
+            "epoch_s": _epoch_times(model)[1:], "epoch_cpu_s": _epoch_times(model, "cpu_dur")[1:],
+            "minor_faults_per_epoch": faults / (1 + epochs)}
 
 
-def train_ab(names: list[str], old: Path, rounds: int, epochs: int,
+def train_ab(names: list[str], old: Path | None, rounds: int, epochs: int,
              threads: tuple[int, ...]) -> list[dict]:
     """Epoch time of this checkout (new) against ``old``, interleaved rounds, fresh processes.
 
@@ -724,11 +761,17 @@ def train_ab(names: list[str], old: Path, rounds: int, epochs: int,
     features; a fit's figure is the median of skorch's per-epoch ``dur`` after
     the warm-up epoch (and of the process CPU time per epoch). Reported: the
     median over rounds, and the median of the per-round ratios new / old.
+
+    ``old=None`` (``--heap-ab``): both variants are this checkout, "old" with
+    ``SKSER_RETAIN_HEAP=0`` (glibc's default heap behaviour during ``fit``).
     """
     import subprocess
     import tempfile
 
-    checkouts = {"new": Path(__file__).resolve().parents[1], "old": old.resolve()}
+    here = Path(__file__).resolve().parents[1]
+    checkouts = {"new": here, "old": here if old is None else old.resolve()}
+    variant_env = {"new": {"SKSER_RETAIN_HEAP": "1"} if old is None else {},
+                   "old": {"SKSER_RETAIN_HEAP": "0"} if old is None else {}}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -738,7 +781,8 @@ def train_ab(names: list[str], old: Path, rounds: int, epochs: int,
                 for n in threads:
                     for v in (["new", "old"] if i % 2 == 0 else ["old", "new"]):
                         env = {**os.environ, "PYTHONPATH": str(checkouts[v]),
-                               "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n)}
+                               "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n),
+                               **variant_env[v]}
                         out = subprocess.run(
                             [sys.executable, __file__, "--train-worker", name, str(x_path),
                              str(n), str(epochs)],
@@ -747,6 +791,7 @@ def train_ab(names: list[str], old: Path, rounds: int, epochs: int,
                         assert Path(r["skser"]).resolve().is_relative_to(checkouts[v]), r["skser"]
                         per[v, n]["wall"].append(statistics.median(r["epoch_s"]))
                         per[v, n]["cpu"].append(statistics.median(r["epoch_cpu_s"]))
+                        per[v, n].setdefault("faults", []).append(r["minor_faults_per_epoch"])
                         print(f"[{name}] round {i} {v} n_threads={n}: "
                               f"{per[v, n]['wall'][-1]:.2f} s", file=sys.stderr)
             res = {"model": name, "data": what, "rounds": rounds, "epochs": epochs,
@@ -760,28 +805,32 @@ def train_ab(names: list[str], old: Path, rounds: int, epochs: int,
                     "old_cpu_s": statistics.median(old_["cpu"]),
                     "ratio": statistics.median(a / b for a, b in zip(new["wall"], old_["wall"])),
                     "cpu_ratio": statistics.median(a / b for a, b in zip(new["cpu"], old_["cpu"])),
+                    "new_faults": statistics.median(new["faults"]),
+                    "old_faults": statistics.median(old_["faults"]),
                 }
             print(f"[{name}] {res}", file=sys.stderr)
             results.append(res)
     return results
 
 
-def train_ab_markdown(results: list[dict], old: Path) -> str:
+def train_ab_markdown(results: list[dict], old: Path | None) -> str:
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     r0 = results[0] if results else {"rounds": 0, "epochs": 0}
+    old_label = ("this checkout with SKSER_RETAIN_HEAP=0, new = the default (retained heap)"
+                 if old is None else f"`{old.name}`")
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load average at "
         f"the end {load}) on {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPU cores, torch {torch.__version__}, "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; old = `{old.name}`; "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; old = {old_label}; "
         f"{r0['rounds']} interleaved rounds, each one fit of 1 + {r0['epochs']} epochs per "
         "variant and thread count in a fresh process; median over rounds of the median "
         "epoch after the warm-up epoch, wall s (CPU s in brackets); ratio = median of the "
-        "per-round ratios new / old.",
+        "per-round ratios new / old; minor page faults per epoch of the fit (median).",
         "",
         "| model | training data, batch | n_threads | new s | old s | new / old "
-        "| Keras s (2 threads, peers-measured.md) | new / Keras |",
-        "|---|---|---|---|---|---|---|---|",
+        "| page faults new / old | Keras s (2 threads, peers-measured.md) | new / Keras |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         keras = KERAS_BARS.get(r["model"], {}).get("epoch_s")
@@ -791,7 +840,8 @@ def train_ab_markdown(results: list[dict], old: Path) -> str:
                 f"| {r['model']} | {r['data']}, {r['batch_size']} | {n} "
                 f"| {_fmt(t['new_s'])} ({_fmt(t['new_cpu_s'])}) "
                 f"| {_fmt(t['old_s'])} ({_fmt(t['old_cpu_s'])}) "
-                f"| {_fmt(t['ratio'])} ({_fmt(t['cpu_ratio'])}) | {_fmt(k)} "
+                f"| {_fmt(t['ratio'])} ({_fmt(t['cpu_ratio'])}) "
+                f"| {t['new_faults']:,.0f} / {t['old_faults']:,.0f} | {_fmt(k)} "
                 f"| {_fmt(t['new_s'] / k) if k else 'n/a'} |"
             )
     return "\n".join(lines)
@@ -821,6 +871,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the epoch-time table of this checkout against OLD_CHECKOUT "
                              "(e.g. a git worktree of an older commit), interleaved rounds, "
                              "for each --ab-threads value")
+    parser.add_argument("--previous-timnet", type=Path, default=None, metavar="FILE",
+                        help="--latency-ab: an older skser/models/_timnet.py as TIM-Net's previous path")
+    parser.add_argument("--heap-ab", action="store_true",
+                        help="epoch time with the retained heap (default) against "
+                             "SKSER_RETAIN_HEAP=0, interleaved fits in fresh processes")
     parser.add_argument("--ab-threads", type=int, nargs="+", default=[1, 2], metavar="N",
                         help="n_threads values of --train-ab (default 1 2)")
     parser.add_argument("--train-worker", nargs=4, default=None, help=argparse.SUPPRESS)
@@ -833,7 +888,7 @@ def main(argv: list[str] | None = None) -> int:
         name, x_path, n_threads, epochs = args.train_worker
         print(json.dumps(train_worker(name, Path(x_path), int(n_threads), int(epochs))))
         return 0
-    if args.train_ab is not None:
+    if args.train_ab is not None or args.heap_ab:
         table = train_ab_markdown(
             train_ab(args.models, args.train_ab, args.rounds, args.epochs,
                      tuple(args.ab_threads)), args.train_ab)
@@ -851,7 +906,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.latency_ab:
         table = latency_markdown(
-            latency_ab(args.models, args.rounds, args.repeats), args.rounds, args.repeats)
+            latency_ab(args.models, args.rounds, args.repeats, args.previous_timnet),
+            args.rounds, args.repeats)
         print(table)
         if args.out is not None:
             args.out.write_text(table + "\n")

@@ -513,3 +513,19 @@ def test_speakers_reach_fit_through_metadata_routing_without_set_fit_request(mon
     with sklearn.config_context(enable_metadata_routing=True):
         pipe.fit(X[:, 0, :], y, groups=speakers)
     np.testing.assert_array_equal(seen["groups"], speakers)
+
+
+def test_bn_warm_start_stops_reading_the_step_count_once_warmed_up():
+    """After 1/momentum updates the factor is the momentum without a host read of the count."""
+    bn = MaskedBatchNorm1d(3, momentum=0.1).train()
+    for _ in range(10):
+        bn(torch.randn(4, 3, 5))
+    assert bn._update_factor() == pytest.approx(0.1)
+    with torch.no_grad():
+        bn.num_batches_tracked.fill_(1)  # would mean factor 1 if it were still read
+    assert bn._update_factor() == pytest.approx(0.1)
+    bn.load_state_dict(MaskedBatchNorm1d(3, momentum=0.1).state_dict())  # fresh statistics
+    bn(torch.randn(4, 3, 5))
+    assert bn._update_factor() == pytest.approx(1.0)  # warm-up starts again: t = 1
+    bn.reset_running_stats()
+    assert not bn._warmed_up

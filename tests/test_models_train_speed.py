@@ -1,4 +1,4 @@
-"""The training speed-ups keep the numbers: fused Adam, channels-first TIM-Net."""
+"""The training speed-ups keep the numbers: fused Adam, channels-first TIM-Net, the retained heap."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skser.models import LightSERNet, TIMNet, _base
+from skser.models import LightSERNet, TIMNet, _base, _heap
 
 
 def _data(n=24, n_frames=20, n_features=8, seed=0):
@@ -131,3 +131,100 @@ def test_timnet_fit_with_channels_first_training_matches_time_major(monkeypatch)
     monkeypatch.setattr(_timnet, "_CHANNELS_FIRST_TRAINING", False)
     p_tm = _proba(make(), X, y)
     np.testing.assert_allclose(p_cf, p_tm, rtol=0, atol=1e-5)
+
+
+class _FakeLibc:
+    """Records the mallopt / malloc_trim calls :func:`retained_heap` makes."""
+
+    def __init__(self):
+        self.calls = []
+
+    def mallopt(self, param, value):
+        self.calls.append(("mallopt", param, value))
+        return 1
+
+    def malloc_trim(self, pad):
+        self.calls.append(("malloc_trim", pad))
+        return 1
+
+
+_SET = [
+    ("mallopt", _heap._M_MMAP_THRESHOLD, 32 * 1024 * 1024),
+    ("mallopt", _heap._M_TRIM_THRESHOLD, 2**31 - 1),
+]
+_RELEASE = [("mallopt", _heap._M_TRIM_THRESHOLD, 64 * 1024 * 1024), ("malloc_trim", 0)]
+
+
+@pytest.fixture
+def fake_libc(monkeypatch):
+    fake = _FakeLibc()
+    monkeypatch.setattr(_heap, "_LIBC", fake)
+    for name in (_heap.ENV_VAR, "LD_PRELOAD", "GLIBC_TUNABLES", *_heap._USER_MALLOC_ENV):
+        monkeypatch.delenv(name, raising=False)
+    return fake
+
+
+def test_retained_heap_sets_and_releases(fake_libc):
+    with _heap.retained_heap():
+        assert fake_libc.calls == _SET
+    assert fake_libc.calls == _SET + _RELEASE
+
+
+def test_retained_heap_nested_releases_once_at_the_outermost_exit(fake_libc):
+    with _heap.retained_heap():
+        with _heap.retained_heap():
+            pass
+        assert fake_libc.calls == _SET  # the outer block is still training
+    assert fake_libc.calls == _SET + _RELEASE
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        (_heap.ENV_VAR, "0"),
+        (_heap.ENV_VAR, "off"),
+        ("MALLOC_TRIM_THRESHOLD_", "1000000"),
+        ("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536"),
+        ("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"),
+    ],
+)
+def test_retained_heap_leaves_user_settings_alone(fake_libc, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    assert not _heap.heap_tuning_active()
+    with _heap.retained_heap():
+        pass
+    assert fake_libc.calls == []
+
+
+def test_fit_releases_the_heap_when_training_raises(fake_libc, monkeypatch):
+    class Boom(RuntimeError):
+        pass
+
+    def explode(*args, **kwargs):
+        raise Boom
+
+    X, y = _data()
+    model = TIMNet(n_blocks=2, max_epochs=1, batch_size=8, random_state=0, device="cpu")
+    monkeypatch.setattr(torch.optim.Adam, "step", explode)
+    with pytest.raises(Boom):
+        model.fit(X, y)
+    assert fake_libc.calls == _SET + _RELEASE
+    assert not hasattr(model, "net_")
+
+
+def test_retained_heap_does_not_change_training(monkeypatch):
+    if _heap._LIBC is None:
+        pytest.skip("not glibc: retained_heap does nothing here")
+    for name in ("LD_PRELOAD", "GLIBC_TUNABLES", *_heap._USER_MALLOC_ENV):
+        monkeypatch.delenv(name, raising=False)
+    X, y = _data()
+
+    def make():
+        return TIMNet(n_blocks=2, max_epochs=2, batch_size=8, random_state=0, device="cpu")
+
+    monkeypatch.setenv(_heap.ENV_VAR, "1")
+    assert _heap.heap_tuning_active()
+    p_on = _proba(make(), X, y)
+    monkeypatch.setenv(_heap.ENV_VAR, "0")
+    p_off = _proba(make(), X, y)
+    np.testing.assert_array_equal(p_on, p_off)

@@ -298,3 +298,19 @@ def test_timnet_eval_mode_with_autograd_trains_every_weight():
     m = _timnet_with_trained_bn()
     m(torch.randn(2, 16, 6)).sum().backward()  # eval mode, autograd on: per-direction path
     assert m.bwd[0].conv1.weight.grad is not None and m.fwd[2].bn2.weight.grad is not None
+
+
+def test_lightsernet_inference_in_chunks_equals_one_utterance_at_a_time():
+    from skser.models import _lightsernet
+
+    torch.manual_seed(0)
+    m = LightSERNetModule(5).eval()
+    n = 2 * _lightsernet._EVAL_CHUNK + 3  # two full chunks and a remainder
+    x = torch.randn(n, 24, 10)
+    lengths = torch.randint(9, 25, (n,))
+    x[torch.arange(24)[None, :] >= lengths[:, None]] = 0
+    with torch.inference_mode():
+        batched = m(x, lengths)
+        alone = torch.cat([m(x[i : i + 1], lengths[i : i + 1]) for i in range(n)])
+    assert batched.shape == (n, 5)
+    torch.testing.assert_close(batched, alone, rtol=1e-5, atol=1e-6)

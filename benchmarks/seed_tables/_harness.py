@@ -36,7 +36,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,10 +256,10 @@ def _history(est: Any) -> list[dict[str, float]]:
 
 
 def _run_fold(cell: Cell, X: np.ndarray, corpus: Corpus, train: np.ndarray, test: np.ndarray,
-              args: argparse.Namespace, seed: int, path: Path) -> dict[str, Any]:
-    """Fit and score one fold and write its JSON atomically (also inside a worker process)."""
-    if args.n_jobs not in (None, 1):
-        torch.set_num_threads(1)  # folds run side by side: one intra-op thread each
+              args: argparse.Namespace, seed: int, path: Path, in_worker: bool) -> dict[str, Any]:
+    """Fit and score one fold and write its JSON atomically (``in_worker``: in a fold worker process)."""
+    if in_worker:
+        torch.set_num_threads(1)  # folds run side by side: one intra-op thread per worker
     est = cell.system.model(args.epochs, args.device, seed)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -297,7 +297,8 @@ def run_cells(cells: list[Cell], corpus: Corpus, args: argparse.Namespace) -> li
         paths = [fold_dir / f"fold{i:02d}.json" for i in range(len(splits))]
         todo = [i for i, path in enumerate(paths) if not path.exists()]
         n_jobs = args.n_jobs if cell.system.neural and len(todo) > 1 else None
-        jobs = (delayed(_run_fold)(cell, X, corpus, *splits[i], args, args.seed + i, paths[i])
+        jobs = (delayed(_run_fold)(cell, X, corpus, *splits[i], args, args.seed + i, paths[i],
+                                   in_worker=n_jobs not in (None, 1))
                 for i in todo)
         runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         for _ in tqdm(runner(jobs), total=len(todo), desc=f"{cell.system.name} | {cell.protocol.key}",
@@ -460,6 +461,31 @@ def shared_corpus(key: str, args: argparse.Namespace) -> Corpus | None:
     if args.data is None or not (Path(args.data) / folder).is_dir():
         return None
     return corpus_from_bunch(key, copy, loader(Path(args.data) / folder), args.quick)
+
+
+def for_each_corpus(
+    keys: Iterable[str],
+    load: Callable[[str], Corpus | None],
+    make_table: Callable[[str, Corpus], None],
+    missing: str,
+) -> int:
+    """``make_table(key, corpus)`` for each corpus ``load`` finds; the script's exit code.
+
+    A corpus ``load`` returns None for is reported as skipped (``missing``
+    says what it needs); 2 when none was found, else 0.
+    """
+    ran = 0
+    for key in keys:
+        corpus = load(key)
+        if corpus is None:
+            print(f"{key}: not available ({missing}): skipped")
+            continue
+        make_table(key, corpus)
+        ran += 1
+    if ran == 0:
+        print(f"No corpus available: {missing}.", file=sys.stderr)
+        return 2
+    return 0
 
 
 def neural_kwargs(epochs: int, device: str, seed: int) -> dict[str, Any]:

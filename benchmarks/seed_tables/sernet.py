@@ -111,12 +111,7 @@ def main(argv: list[str] | None = None) -> int:
              f"utterances; this run {args.epochs} epochs per fit, no early stopping, warm-up over 10 % of "
              f"the steps. The paper column is the report's MSP-Podcast number: another corpus, for "
              f"reference only. SERNet size: {size}.", *notes]
-    ran = 0
-    for key in args.corpora:
-        corpus = h.shared_corpus(key, args)
-        if corpus is None:
-            print(f"{key}: {h.SHARED_CORPORA[key][0]}/ not found under --data / $SKSER_DATA: skipped")
-            continue
+    def make_table(key: str, corpus: h.Corpus) -> None:
         protocols = [h.random_kfold(10, 0, stratified=True,
                                     label="paper: random stratified 10-fold (the report's random 80/10/10 "
                                           "split), speaker-dependent"),
@@ -125,11 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         cells = h.table_cells(protocols, networks, floors)
         rows = h.run_cells(cells, corpus, args)
         h.write_table(f"sernet_{key}", f"SER-Net ablation (report section 4.4), {corpus.copy}", rows, notes, args)
-        ran += 1
-    if ran == 0:
-        print("No corpus available: pass --data or set SKSER_DATA.", file=sys.stderr)
-        return 2
-    return 0
+
+    return h.for_each_corpus(args.corpora, lambda key: h.shared_corpus(key, args), make_table,
+                             "pass --data or set SKSER_DATA")
 
 
 if __name__ == "__main__":

@@ -95,12 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.append("No pretrained weights are available offline: the CNN is trained from a random "
                      "initialisation, which is not the report's method (pass --weights PATH to a "
                      "local save_pretrained checkpoint).")
-    ran = 0
-    for key in args.corpora:
-        corpus = h.shared_corpus(key, args)
-        if corpus is None:
-            print(f"{key}: {h.SHARED_CORPORA[key][0]}/ not found under --data / $SKSER_DATA: skipped")
-            continue
+    def make_table(key: str, corpus: h.Corpus) -> None:
         protocols = [h.random_kfold(5, 0, stratified=True,
                                     label="paper: random stratified 5-fold (80/20, speaker-dependent)"),
                      h.leave_one_speaker_out()]
@@ -108,11 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                               floors)
         rows = h.run_cells(cells, corpus, args)
         h.write_table(f"spectrogram_cnn_{key}", f"Spectrogram CNN (DA221M report), {corpus.copy}", rows, notes, args)
-        ran += 1
-    if ran == 0:
-        print("No corpus available: pass --data or set SKSER_DATA.", file=sys.stderr)
-        return 2
-    return 0
+
+    return h.for_each_corpus(args.corpora, lambda key: h.shared_corpus(key, args), make_table,
+                             "pass --data or set SKSER_DATA")
 
 
 if __name__ == "__main__":

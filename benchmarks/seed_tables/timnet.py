@@ -77,12 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = h.finish_args(p.parse_args(argv))
     floors, notes = h.floor_systems(args.n_jobs)
     notes = [h.PROTOCOL_NOTE, f"The original trained 500 epochs (batch 64); this run {args.epochs}.", *notes]
-    ran = 0
-    for corpus_key in args.corpora:
-        corpus = load(corpus_key, args)
-        if corpus is None:
-            print(f"{corpus_key}: not available (needs --data with it, or --{corpus_key} PATH): skipped")
-            continue
+    def make_table(corpus_key: str, corpus: h.Corpus) -> None:
         _, seed, paper = PAPER[corpus_key]
         protocols = [h.random_kfold(10, seed, stratified=False,
                                     label=f"paper: random KFold(10, seed {seed}), speaker-dependent"),
@@ -90,11 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         cells = h.table_cells(protocols, [(timnet(corpus_key), paper)], floors)
         rows = h.run_cells(cells, corpus, args)
         h.write_table(f"timnet_{corpus_key}", f"TIM-Net, {corpus.copy}", rows, notes, args)
-        ran += 1
-    if ran == 0:
-        print("No corpus available: pass --data (or set SKSER_DATA) or --savee/--iemocap.", file=sys.stderr)
-        return 2
-    return 0
+
+    return h.for_each_corpus(args.corpora, lambda key: load(key, args), make_table,
+                             "pass --data (or set SKSER_DATA) or --savee/--iemocap PATH")
 
 
 if __name__ == "__main__":

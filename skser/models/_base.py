@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 from typing import Any
 
@@ -35,6 +35,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..exceptions import InputError, ParameterError
+from ._heap import retained_heap
 from ._losses import FocalLoss
 from ._net import (
     OPTIMIZERS,
@@ -585,8 +586,10 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
                 net.augment_generator_ = torch.Generator(device=device).manual_seed(seed)
             net.penalty_ = self._penalty()
             net.amp_ = use_amp
+            heap = retained_heap() if device == "cpu" else nullcontext()
             try:
-                net.fit(train_ds, None)
+                with heap:
+                    net.fit(train_ds, None)
             finally:
                 net.augment_generator_ = None  # not picklable state; training is over
         self.net_ = net

@@ -123,13 +123,29 @@ class _MaskedBatchNormMixin:
     """
 
     _time_axis: int
+    # True once 1 / t <= momentum: from then on the factor is the momentum, and the step
+    # count (a device tensor) is no longer read on the host, which would sync a GPU
+    # at every batch-norm call. Reset when statistics are reset or loaded.
+    _warmed_up: bool = False
 
     def _update_factor(self) -> float:
         """Weight of the current batch in the running statistics (after counting it)."""
+        if self._warmed_up:
+            return float(self.momentum)
         step = float(self.num_batches_tracked)
         if self.momentum is None:
             return 1.0 / step
-        return max(float(self.momentum), 1.0 / step)
+        factor = max(float(self.momentum), 1.0 / step)
+        self._warmed_up = factor == float(self.momentum)
+        return factor
+
+    def reset_running_stats(self) -> None:
+        super().reset_running_stats()
+        self._warmed_up = False
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._warmed_up = False
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if not (self.training and self.track_running_stats):

@@ -9,7 +9,12 @@ from typing import Any
 
 import torch
 
-__all__ = ["CachedInferenceWeights"]
+__all__ = ["CachedInferenceWeights", "tracing"]
+
+
+def tracing() -> bool:
+    """True while torch.jit or the ONNX exporter traces: they need the plain operators."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 class CachedInferenceWeights:
