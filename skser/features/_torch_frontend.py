@@ -63,8 +63,8 @@ def _largest_abs(values: torch.Tensor, k: int, *, absolute: bool = False) -> tor
     ``|values|`` tensor), and only the ``k`` groups with the largest maxima
     are searched, the same way: every value outside them is at most the k-th
     largest group maximum, so at most the k-th largest value of the kept
-    groups. A top-k over the whole row is 3x slower for a 99.9th percentile
-    of 48,000 samples.
+    groups. Several times faster than a top-k over the whole row for a
+    99.9th percentile of 48,000 samples.
     """
     batch, n = values.shape
     size = min(_TOPK_GROUP_SAMPLES, n // (8 * k))
@@ -74,7 +74,7 @@ def _largest_abs(values: torch.Tensor, k: int, *, absolute: bool = False) -> tor
     if n_groups * size != n:
         values = F.pad(values, (0, n_groups * size - n))  # zeros sort last
     grid = values.view(batch, n_groups, size)
-    # amax and amin: two vectorised passes, 8x faster than aminmax here.
+    # amax and amin: two vectorised passes, 7.5x faster than aminmax here.
     peaks = grid.amax(dim=2) if absolute else torch.maximum(grid.amax(dim=2),
                                                           grid.amin(dim=2).neg_())
     keep = peaks.topk(k, dim=1, sorted=False).indices
@@ -421,7 +421,7 @@ class MFCCModule(nn.Module):
 
         Built on first use and again whenever ``mel_basis`` is replaced (e.g.
         by ``.to()``) or changed in place (e.g. by ``load_state_dict``);
-        contiguous blocks make the products 10% faster than slices of the
+        contiguous blocks make the products 1.1x faster than slices of the
         whole filterbank.
         """
         basis = self.mel_basis
@@ -437,7 +437,7 @@ class MFCCModule(nn.Module):
         """``|X|^self.power`` from a freshly computed ``|X|^2`` (modified in place).
 
         Powers below :data:`_POWER_FLOOR` are raised to it first: torch's
-        vectorised square root takes twice as long on arrays holding exact
+        vectorised square root takes 1.6x as long on arrays holding exact
         zeros (the silent frames of zero-padded clips), and a magnitude of
         1e-15 instead of 0 is far below every preset's log offset or floor.
         """
