@@ -314,3 +314,24 @@ def test_lightsernet_inference_in_chunks_equals_one_utterance_at_a_time():
         alone = torch.cat([m(x[i : i + 1], lengths[i : i + 1]) for i in range(n)])
     assert batched.shape == (n, 5)
     torch.testing.assert_close(batched, alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "shape, kernel",
+    [((3, 4, 8, 6), (2, 2)), ((2, 5, 12, 5), (2, 1)), ((2, 3, 7, 5), (2, 2))],
+    ids=["tiles-2x2", "tiles-2x1", "edge-windows"],
+)
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_avg_pool2d_same_equals_ceil_mode_pooling_and_its_gradient_bit_for_bit(shape, kernel, layout):
+    from skser.models._masking import avg_pool2d_same
+
+    torch.manual_seed(0)
+    x = torch.randn(shape).contiguous(memory_format=layout)
+    ours, ref = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out, expected = avg_pool2d_same(ours, kernel), F.avg_pool2d(ref, kernel, kernel, ceil_mode=True)
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    expected.backward(grad)
+    assert torch.equal(out, expected)
+    assert torch.equal(ours.grad, ref.grad)
+    assert ours.grad.is_contiguous(memory_format=layout)
