@@ -72,7 +72,13 @@ Protocol
 On a machine shared with other jobs set ``OMP_WAIT_POLICY=PASSIVE`` (the
 script sets it when unset, before torch starts): torch's OpenMP threads
 otherwise busy-wait on oversubscribed cores. Nothing else differs between the
-two sides' processes.
+two sides' processes. TensorFlow's own thread pool ignores that variable and
+spins briefly before it sleeps, which is what GNU OpenMP does by default; with
+``PASSIVE`` torch's second thread sleeps after every parallel region and is
+woken for the next, which costs small operators much of their two-thread
+gain. On an idle machine ``OMP_WAIT_POLICY=default`` runs skser with GNU
+OpenMP's default (the variable is removed before torch starts), the fairer
+two-thread comparison there.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -81,7 +87,11 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch/OpenMP start
+# before torch/OpenMP start: PASSIVE unless set; "default" leaves OpenMP's own default
+if os.environ.get("OMP_WAIT_POLICY", "").lower() == "default":
+    del os.environ["OMP_WAIT_POLICY"]
+else:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import json
@@ -611,7 +621,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         "skser": skser_at_start,
         "torch": torch.__version__, "skorch": skorch.__version__,
         "librosa": librosa.__version__, "numpy": np.__version__,
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset (OpenMP's default)"),
         "keras": keras_meta,
         "lightsernet_repo": checkout_id(args.lightsernet_repo, "AryaAftab/LIGHT-SERNET"),
         "timnet_repo": checkout_id(args.timnet_repo, "Jiaxin-Ye/TIM-Net_SER"),
