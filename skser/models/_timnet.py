@@ -117,14 +117,13 @@ def _tap_major(weight: torch.Tensor) -> torch.Tensor:
 def _shifted_sum(taps: torch.Tensor, bias: torch.Tensor, dilation: int) -> torch.Tensor:
     """Causal convolution from its per-tap products: ``sum_j shift_j(taps[..., j, :, :, :]) + bias``.
 
-    Inference only (in-place sums into views).
-
     ``taps`` is (..., k, C_out, batch, time), tap ``j`` the product of the
     weights of tap ``j`` with the unshifted input; tap ``j`` reads frame
     ``t - (k - 1 - j) * dilation`` (zero before the start), and a time shift
     commutes with a product over channels, so each tap's product is shifted
     into place instead of building shifted copies of the input. ``bias``
-    broadcasts against (..., C_out, batch, time).
+    broadcasts against (..., C_out, batch, time). Inference only: the sums
+    go in place into views, which autograd would have to copy.
     """
     tap_dim = taps.ndim - 4
     k, n_frames = taps.shape[tap_dim], taps.shape[-1]
