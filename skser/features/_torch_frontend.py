@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._weight_cache import CachedInferenceWeights
 from ..exceptions import AudioInputError, ParameterError
 from ._base import _validate, centre_fit
 from ._logmel import _AMPLITUDE_EPS
@@ -52,12 +53,12 @@ _POWER_FLOOR = 1e-30
 _TOPK_GROUP_SAMPLES = 64
 
 
-def _largest_abs(values: torch.Tensor, k: int, *, absolute: bool = False) -> torch.Tensor:
+def _largest_abs(values: torch.Tensor, k: int, *, nonnegative: bool = False) -> torch.Tensor:
     """The ``k`` largest absolute values of each row of ``values`` (batch, n), descending.
 
-    The values of ``torch.topk(values.abs(), k).values`` (``absolute=True``:
-    ``values`` are already non-negative). On the CPU, when ``k`` is small,
-    each row is cut into groups of up to :data:`_TOPK_GROUP_SAMPLES`
+    The values of ``torch.topk(values.abs(), k).values`` (``nonnegative=True``:
+    ``values`` are known to be non-negative, so no absolute value is taken).
+    On the CPU, when ``k`` is small, each row is cut into groups of up to :data:`_TOPK_GROUP_SAMPLES`
     consecutive samples (about ``8 k`` groups or more), the largest
     ``|value|`` of each group comes from its largest and smallest values (no
     ``|values|`` tensor), and only the ``k`` groups with the largest maxima
@@ -69,19 +70,19 @@ def _largest_abs(values: torch.Tensor, k: int, *, absolute: bool = False) -> tor
     batch, n = values.shape
     size = min(_TOPK_GROUP_SAMPLES, n // (8 * k))
     if torch.onnx.is_in_onnx_export() or values.device.type != "cpu" or size < 4:
-        return torch.topk(values if absolute else values.abs(), k, dim=1).values
+        return torch.topk(values if nonnegative else values.abs(), k, dim=1).values
     n_groups = -(-n // size)
     if n_groups * size != n:
         values = F.pad(values, (0, n_groups * size - n))  # zeros sort last
     grid = values.view(batch, n_groups, size)
     # amax and amin: two vectorised passes, 7.5x faster than aminmax here.
-    peaks = grid.amax(dim=2) if absolute else torch.maximum(grid.amax(dim=2),
+    peaks = grid.amax(dim=2) if nonnegative else torch.maximum(grid.amax(dim=2),
                                                           grid.amin(dim=2).neg_())
     keep = peaks.topk(k, dim=1, sorted=False).indices
     rows = torch.arange(0, batch * n_groups, n_groups, device=values.device).unsqueeze(1)
     kept = grid.reshape(batch * n_groups, size).index_select(0, (keep + rows).view(-1))
     kept = kept.view(batch, k * size)
-    return _largest_abs(kept if absolute else kept.abs_(), k, absolute=True)
+    return _largest_abs(kept if nonnegative else kept.abs_(), k, nonnegative=True)
 
 
 def _mel_blocks(fb: np.ndarray) -> tuple[tuple[int, int], tuple[tuple[int, int, int, int], ...]]:
@@ -165,7 +166,7 @@ def _scratch(
     return buffer[: shape[0]]
 
 
-class MFCCModule(nn.Module):
+class MFCCModule(CachedInferenceWeights, nn.Module):
     """Batched torch MFCC front end equal to a fixed-length :class:`MFCC`.
 
     Build it with :meth:`from_transformer`. ``forward`` maps waveforms of shape
@@ -186,6 +187,8 @@ class MFCCModule(nn.Module):
         ``mfcc.get_params()`` of a supported :class:`MFCC` (use
         :meth:`from_transformer`).
     """
+
+    _cache_attr = "_block_cache"  # :meth:`_block_bases`
 
     def __init__(self, params: dict[str, Any]):
         super().__init__()
@@ -419,19 +422,18 @@ class MFCCModule(nn.Module):
     def _block_bases(self) -> list[torch.Tensor]:
         """The :func:`_mel_blocks` of ``mel_basis`` as contiguous matrices.
 
-        Built on first use and again whenever ``mel_basis`` is replaced (e.g.
-        by ``.to()``) or changed in place (e.g. by ``load_state_dict``);
-        contiguous blocks make the products 1.1x faster than slices of the
-        whole filterbank.
+        Cached while the module's buffers hold (see
+        :class:`~skser._weight_cache.CachedInferenceWeights`: rebuilt when
+        ``mel_basis`` changes in place, dropped by ``.to()`` and
+        ``load_state_dict``, never pickled); contiguous blocks make the
+        products 1.1x faster than slices of the whole filterbank.
         """
-        basis = self.mel_basis
-        cached = self.__dict__.get("_block_cache")
-        if cached is None or cached[0] is not basis or cached[1] != basis._version:
-            lo = self._bins[0]
-            blocks = [basis[lo + first : lo + last, start:stop].contiguous()
-                      for start, stop, first, last in self._mel_blocks]
-            cached = self.__dict__["_block_cache"] = (basis, basis._version, blocks)
-        return cached[2]
+        return self._cached_weights(self._contiguous_blocks)
+
+    def _contiguous_blocks(self) -> list[torch.Tensor]:
+        lo = self._bins[0]
+        return [self.mel_basis[lo + first : lo + last, start:stop].contiguous()
+                for start, stop, first, last in self._mel_blocks]
 
     def _magnitude(self, power: torch.Tensor) -> torch.Tensor:
         """``|X|^self.power`` from a freshly computed ``|X|^2`` (modified in place).

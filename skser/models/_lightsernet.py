@@ -18,7 +18,7 @@ from ._masking import (
     masked_mean_time,
     time_mask,
 )
-from ._weight_cache import CachedInferenceWeights, tracing
+from .._weight_cache import CachedInferenceWeights, tracing
 
 __all__ = ["LightSERNet", "LightSERNetModule"]
 

@@ -18,7 +18,7 @@ from ._masking import (
     reverse_within_lengths,
     time_mask,
 )
-from ._weight_cache import CachedInferenceWeights, tracing
+from .._weight_cache import CachedInferenceWeights, tracing
 
 __all__ = ["TIMNet", "TIMNetModule"]
 
