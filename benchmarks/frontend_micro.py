@@ -48,18 +48,13 @@ import torch
 import skser.features._torch_frontend as frontend
 from skser.features import MFCC, MFCCModule
 
+from bench_frontend import interleaved
+
 
 def _group(title: str, runs: dict, rounds: int, inner: int) -> None:
-    for fn in runs.values():
-        fn()
-    times: dict[str, list] = {k: [] for k in runs}
-    for _ in range(rounds):
-        for key, fn in runs.items():
-            start = time.process_time()
-            for _ in range(inner):
-                fn()
-            times[key].append((time.process_time() - start) / inner * 1e6)
-    med = {k: float(np.median(v)) for k, v in times.items()}
+    """One table row per run: median CPU microseconds per call, and the first run's time / its."""
+    repeated = {k: (lambda fn=fn: [fn() for _ in range(inner)]) for k, fn in runs.items()}
+    med = {k: cpu / inner * 1e6 for k, (cpu, _) in interleaved(repeated, rounds).items()}
     first = next(iter(med.values()))
     for key, us in med.items():
         print(f"| {title} | {key} | {us:.0f} | {first / us:.2f} |")

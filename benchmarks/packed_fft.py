@@ -34,19 +34,7 @@ import torch
 
 from skser.features import MFCC, MFCCModule
 
-from bench_frontend import real_batch
-
-
-def _medians(runs: dict, rounds: int) -> dict[str, float]:
-    for fn in runs.values():
-        fn()
-    times: dict[str, list] = {k: [] for k in runs}
-    for _ in range(rounds):
-        for key, fn in runs.items():
-            start = time.process_time()
-            fn()
-            times[key].append((time.process_time() - start) * 1e3)
-    return {k: float(np.median(v)) for k, v in times.items()}
+from bench_frontend import interleaved, real_batch
 
 
 def main() -> None:
@@ -96,9 +84,9 @@ def main() -> None:
         rel = ((got - reference).abs().amax(1)[~silent] / peak[~silent]).max()
         basis = module.mel_basis[lo:hi]
         log_diff = ((got @ basis + 1e-6).log() - (reference @ basis + 1e-6).log()).abs().max()
-        med = _medians({"plain": plain, "packed": packed,
-                        "rfft": lambda: torch.fft.rfft(frames),
-                        "fft": lambda: torch.fft.fft(packed_frames)}, args.rounds)
+        runs = {"plain": plain, "packed": packed, "rfft": lambda: torch.fft.rfft(frames),
+                "fft": lambda: torch.fft.fft(packed_frames)}
+        med = {k: 1e3 * cpu for k, (cpu, _) in interleaved(runs, args.rounds).items()}
         silent_max = float(got[silent].max()) if silent.any() else float("nan")
         print(f"| {name} | {med['plain']:.2f} | {med['packed']:.2f} | {med['rfft']:.2f} | "
               f"{med['fft']:.2f} | {silent_max:.1e} | {float(rel):.1e} | {float(log_diff):.1e} |")
