@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .._weight_cache import tracing
 from ..exceptions import ParameterError
 
 __all__ = [
@@ -105,7 +106,7 @@ def avg_pool2d_same(x: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
     computes the same numbers with a cheaper backward.
     """
     tiles = x.shape[2] % kernel[0] == 0 and x.shape[3] % kernel[1] == 0
-    if tiles and x.requires_grad and torch.is_grad_enabled() and not torch.jit.is_tracing():
+    if tiles and x.requires_grad and torch.is_grad_enabled() and not tracing():
         return _TiledAvgPool2d.apply(x, tuple(kernel))
     return F.avg_pool2d(x, kernel, kernel, ceil_mode=True)
 
@@ -164,7 +165,7 @@ class _MaskedBatchNormMixin:
 
     def _update_factor(self) -> float:
         """Weight of the current batch in the running statistics (after counting it)."""
-        if self._warmed_up:
+        if self._warmed_up and self.momentum is not None:
             return float(self.momentum)
         step = float(self.num_batches_tracked)
         if self.momentum is None:
