@@ -741,14 +741,16 @@ def train_worker(name: str, x_path: Path, n_threads: int, epochs: int) -> dict:
     y = np.load(str(x_path).replace("_X.npy", "_y.npy"))
     cls = {"lightsernet": models.LightSERNet, "timnet": models.TIMNet}[name]
     t0 = time.perf_counter()
-    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
     model = cls(max_epochs=1 + epochs, random_state=0, device="cpu", verbose=0,
                 n_threads=n_threads, callbacks=[("cpu_time", EpochCPUTime())],
                 **TRAIN_AB_KWARGS[name]).fit(np.asarray(X), y)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"skser": skser.__file__, "fit_s": time.perf_counter() - t0,
             "epoch_s": _epoch_times(model)[1:], "epoch_cpu_s": _epoch_times(model, "cpu_dur")[1:],
-            "minor_faults_per_epoch": faults / (1 + epochs)}
+            "minor_faults_per_epoch": (usage.ru_minflt - usage0.ru_minflt) / (1 + epochs),
+            "kernel_share": (usage.ru_stime - usage0.ru_stime)
+            / max(usage.ru_stime + usage.ru_utime - usage0.ru_stime - usage0.ru_utime, 1e-9)}
 
 
 def train_ab(names: list[str], old: Path | None, rounds: int, epochs: int,
@@ -792,6 +794,7 @@ def train_ab(names: list[str], old: Path | None, rounds: int, epochs: int,
                         per[v, n]["wall"].append(statistics.median(r["epoch_s"]))
                         per[v, n]["cpu"].append(statistics.median(r["epoch_cpu_s"]))
                         per[v, n].setdefault("faults", []).append(r["minor_faults_per_epoch"])
+                        per[v, n].setdefault("kernel", []).append(r["kernel_share"])
                         print(f"[{name}] round {i} {v} n_threads={n}: "
                               f"{per[v, n]['wall'][-1]:.2f} s", file=sys.stderr)
             res = {"model": name, "data": what, "rounds": rounds, "epochs": epochs,
@@ -807,6 +810,8 @@ def train_ab(names: list[str], old: Path | None, rounds: int, epochs: int,
                     "cpu_ratio": statistics.median(a / b for a, b in zip(new["cpu"], old_["cpu"])),
                     "new_faults": statistics.median(new["faults"]),
                     "old_faults": statistics.median(old_["faults"]),
+                    "new_kernel": statistics.median(new["kernel"]),
+                    "old_kernel": statistics.median(old_["kernel"]),
                 }
             print(f"[{name}] {res}", file=sys.stderr)
             results.append(res)
@@ -826,11 +831,13 @@ def train_ab_markdown(results: list[dict], old: Path | None) -> str:
         f"{r0['rounds']} interleaved rounds, each one fit of 1 + {r0['epochs']} epochs per "
         "variant and thread count in a fresh process; median over rounds of the median "
         "epoch after the warm-up epoch, wall s (CPU s in brackets); ratio = median of the "
-        "per-round ratios new / old; minor page faults per epoch of the fit (median).",
+        "per-round ratios new / old; minor page faults per epoch of the fit and the kernel's "
+        "(system) share of the fit's CPU time (medians).",
         "",
         "| model | training data, batch | n_threads | new s | old s | new / old "
-        "| page faults new / old | Keras s (2 threads, peers-measured.md) | new / Keras |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| page faults new / old | kernel share new / old "
+        "| Keras s (2 threads, peers-measured.md) | new / Keras |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         keras = KERAS_BARS.get(r["model"], {}).get("epoch_s")
@@ -841,7 +848,8 @@ def train_ab_markdown(results: list[dict], old: Path | None) -> str:
                 f"| {_fmt(t['new_s'])} ({_fmt(t['new_cpu_s'])}) "
                 f"| {_fmt(t['old_s'])} ({_fmt(t['old_cpu_s'])}) "
                 f"| {_fmt(t['ratio'])} ({_fmt(t['cpu_ratio'])}) "
-                f"| {t['new_faults']:,.0f} / {t['old_faults']:,.0f} | {_fmt(k)} "
+                f"| {t['new_faults']:,.0f} / {t['old_faults']:,.0f} "
+                f"| {t['new_kernel']:.0%} / {t['old_kernel']:.0%} | {_fmt(k)} "
                 f"| {_fmt(t['new_s'] / k) if k else 'n/a'} |"
             )
     return "\n".join(lines)
